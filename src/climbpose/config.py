@@ -1,0 +1,266 @@
+"""Typed, validated view of params.yaml: read once at the start of every stage.
+
+Each section of params.yaml is a frozen dataclass. Loading rejects unknown keys and
+out-of-range values with a one-line `ParamsError` naming the key, before any heavy work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from climbpose.models import MODEL_NAMES
+
+
+class ParamsError(ValueError):
+    """params.yaml holds an unknown key or an invalid value."""
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ParamsError(f"params.yaml: {message}")
+
+
+@dataclass(frozen=True)
+class SynthesizeParams:
+    """The embedded default dataset: procedurally rendered climbing videos."""
+
+    videos: int = 12
+    frames: int = 150
+    width: int = 540
+    height: int = 960
+    fps: int = 30
+    workers: int = 2
+
+    def validate(self) -> None:
+        _require(self.workers >= 1, "synthesize.workers must be >= 1")
+        _require(self.videos >= 1, "synthesize.videos must be >= 1")
+        _require(self.frames >= 1, "synthesize.frames must be >= 1")
+        _require(self.width >= 64 and self.height >= 64, "synthesize.width and height must be >= 64")
+        _require(self.fps >= 1, "synthesize.fps must be >= 1")
+
+
+@dataclass(frozen=True)
+class EstimatorParams:
+    """The frozen single-frame estimator and where its weights come from."""
+
+    name: str = "blazepose"
+    mediapipe_version: str = "0.10.21"
+    box_margin: float = 0.1
+    precomputed_dir: str = ""
+
+    def validate(self) -> None:
+        _require(self.name in ("blazepose", "precomputed"), f"estimator.name '{self.name}' is not one of blazepose, precomputed")
+        _require(0.0 <= self.box_margin <= 1.0, "estimator.box_margin must be in [0, 1]")
+        _require(self.name != "precomputed" or bool(self.precomputed_dir), "estimator.precomputed_dir is required with estimator.name=precomputed")
+
+
+@dataclass(frozen=True)
+class ExtractParams:
+    """How the extract stage spreads the estimator over the machine."""
+
+    workers: int = 2
+    threads: int = 1
+
+    def validate(self) -> None:
+        _require(self.workers >= 1, "extract.workers must be >= 1")
+        _require(self.threads >= 1, "extract.threads must be >= 1")
+
+
+@dataclass(frozen=True)
+class HeatmapParams:
+    """The heatmap representation shared by estimator output, targets and models (SPEC 1.2)."""
+
+    size: int = 56
+    c: float = 255.0
+    sigma: float = 1.0
+
+    def validate(self) -> None:
+        _require(self.size >= 8, "heatmaps.size must be >= 8")
+        _require(self.c > 0, "heatmaps.c must be > 0")
+        _require(self.sigma > 0, "heatmaps.sigma must be > 0")
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    """Windows and the train/validation/test split (SPEC 1.6)."""
+
+    window: int = 5
+    train: float = 0.6
+    val: float = 0.2
+    test: float = 0.2
+    by: str = "frames"
+    block: int = 30
+
+    def validate(self) -> None:
+        _require(self.window >= 2, "split.window must be >= 2")
+        for name in ("train", "val", "test"):
+            _require(0.0 < getattr(self, name) < 1.0, f"split.{name} must be in (0, 1)")
+        _require(abs(self.train + self.val + self.test - 1.0) < 1e-6, "split.train + split.val + split.test must sum to 1")
+        _require(self.by in ("frames", "videos"), f"split.by '{self.by}' is not one of frames, videos")
+        _require(self.block >= 1, "split.block must be >= 1")
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    """PCK settings (SPEC 1.7)."""
+
+    thresholds: tuple[float, ...] = (0.05, 0.1, 0.2)
+    normaliser: str = "torso"
+    feed_targets: bool = False
+
+    def validate(self) -> None:
+        _require(len(self.thresholds) > 0 and all(0 < t <= 1 for t in self.thresholds), "evaluate.thresholds must be in (0, 1]")
+        _require(self.normaliser in ("torso", "bbox"), f"evaluate.normaliser '{self.normaliser}' is not one of torso, bbox")
+
+
+@dataclass(frozen=True)
+class PretrainParams:
+    """Pretraining on clean keypoint sequences with synthetic input noise (SPEC 1.4, 1.5)."""
+
+    sequences: int = 48
+    frames: int = 90
+    val_fraction: float = 0.2
+    max_epochs: int = 4
+    windows_per_epoch: int = 2000
+    batch_size: int = 16
+    lr: float = 1e-3
+
+    def validate(self) -> None:
+        _require(self.sequences >= 2, "pretrain.sequences must be >= 2")
+        _require(self.frames >= 2, "pretrain.frames must be >= 2")
+        _require(0.0 < self.val_fraction < 1.0, "pretrain.val_fraction must be in (0, 1)")
+        _check_budget("pretrain", self.max_epochs, self.windows_per_epoch, self.batch_size, self.lr)
+
+
+@dataclass(frozen=True)
+class FinetuneParams:
+    """Finetuning on the estimator's real heatmaps (SPEC 1.5)."""
+
+    max_epochs: int = 4
+    windows_per_epoch: int = 0
+    batch_size: int = 16
+    lr: float = 1e-4
+
+    def validate(self) -> None:
+        _check_budget("finetune", self.max_epochs, self.windows_per_epoch, self.batch_size, self.lr)
+
+
+def _check_budget(section: str, max_epochs: int, windows_per_epoch: int, batch_size: int, lr: float) -> None:
+    _require(max_epochs >= 1, f"{section}.max_epochs must be >= 1")
+    _require(windows_per_epoch >= 0, f"{section}.windows_per_epoch must be >= 0 (0: all)")
+    _require(batch_size >= 1, f"{section}.batch_size must be >= 1")
+    _require(lr > 0, f"{section}.lr must be > 0")
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Settings shared by both training stages: device, precision, the plateau schedule."""
+
+    device: str = "auto"
+    precision: str = "fp32"
+    lr_patience: int = 5
+    stop_patience: int = 10
+    lr_factor: float = 0.1
+    nproc: int = 1
+
+    def validate(self) -> None:
+        _require(self.device in ("auto", "cpu", "cuda"), f"train.device '{self.device}' is not one of auto, cpu, cuda")
+        _require(self.precision in ("fp32", "bf16"), f"train.precision '{self.precision}' is not one of fp32, bf16")
+        _require(self.lr_patience >= 1 and self.stop_patience >= 1, "train.lr_patience and train.stop_patience must be >= 1")
+        _require(0.0 < self.lr_factor < 1.0, "train.lr_factor must be in (0, 1)")
+        _require(self.nproc >= 1, "train.nproc must be >= 1")
+
+
+@dataclass(frozen=True)
+class Params:
+    """The whole of params.yaml. `model`, `experiment` and `s` select one of the thesis' runs."""
+
+    model: str = "conv3d"
+    experiment: int = 1
+    s: int = 1
+    seed: int = 0
+    synthesize: SynthesizeParams = field(default_factory=SynthesizeParams)
+    estimator: EstimatorParams = field(default_factory=EstimatorParams)
+    extract: ExtractParams = field(default_factory=ExtractParams)
+    heatmaps: HeatmapParams = field(default_factory=HeatmapParams)
+    split: SplitParams = field(default_factory=SplitParams)
+    pretrain: PretrainParams = field(default_factory=PretrainParams)
+    finetune: FinetuneParams = field(default_factory=FinetuneParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+
+    def validate(self) -> None:
+        _require(self.model in MODEL_NAMES, f"model '{self.model}' is not one of {', '.join(MODEL_NAMES)}")
+        _require(self.experiment in (1, 2, 3), f"experiment must be 1, 2 or 3, not {self.experiment}")
+        _require(self.s in (1, 2), f"s must be 1 or 2, not {self.s}")
+        _require(self.heatmaps.size >= self.split.window, "heatmaps.size must be >= split.window")
+        for section in fields(self):
+            value = getattr(self, section.name)
+            if dataclasses.is_dataclass(value):
+                value.validate()
+
+    @property
+    def frame_step(self) -> int:
+        """Frames between consecutive window frames: 2 for experiment 3 (half frame rate)."""
+        return 2 if self.experiment == 3 else 1
+
+
+def _coerce(value: Any, annotation: Any, key: str) -> Any:
+    """Convert a YAML value to the annotated type, or fail naming the key."""
+    origin = typing.get_origin(annotation)
+    if dataclasses.is_dataclass(annotation):
+        _require(isinstance(value, dict), f"'{key}' must be a mapping")
+        return _build(annotation, value, prefix=f"{key}.")
+    if origin is tuple:
+        _require(isinstance(value, (list, tuple)), f"'{key}' must be a list")
+        (item_type, _) = typing.get_args(annotation)
+        return tuple(_coerce(v, item_type, key) for v in value)
+    if annotation is bool:
+        _require(isinstance(value, bool), f"'{key}' must be true or false, not {value!r}")
+        return value
+    if annotation is int:
+        _require(isinstance(value, int) and not isinstance(value, bool), f"'{key}' must be an integer, not {value!r}")
+        return value
+    if annotation is float:
+        _require(isinstance(value, (int, float)) and not isinstance(value, bool), f"'{key}' must be a number, not {value!r}")
+        return float(value)
+    if annotation is str:
+        _require(isinstance(value, (str, int, float)) and not isinstance(value, bool), f"'{key}' must be a string, not {value!r}")
+        return str(value)
+    raise TypeError(f"unsupported annotation {annotation} for {key}")  # a bug in this module, not in the params
+
+
+def _build(cls: type, data: dict, prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ParamsError(f"params.yaml: unknown key '{prefix}{unknown[0]}'")
+    kwargs = {name: _coerce(value, hints[name], f"{prefix}{name}") for name, value in data.items()}
+    return cls(**kwargs)
+
+
+def params_from_dict(data: dict) -> Params:
+    """Build and validate Params from a parsed params.yaml mapping."""
+    _require(isinstance(data, dict), "the file must hold a mapping")
+    params = _build(Params, data)
+    params.validate()
+    return params
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read, type-check and validate params.yaml; raises ParamsError with a one-line message."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: no such file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML ({error.__class__.__name__})") from None
+    return params_from_dict(data)

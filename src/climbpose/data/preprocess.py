@@ -1,0 +1,46 @@
+"""Per-video preprocessing (SPEC 1.2): estimator heatmaps -> model inputs, annotations -> targets."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from climbpose.heatmaps import ground_truth_maps, normalise
+
+
+def preprocess_video(
+    heatmaps: np.ndarray,
+    bboxes: np.ndarray,
+    detected: np.ndarray,
+    keypoints: np.ndarray,
+    c: float,
+    sigma: float,
+) -> dict[str, np.ndarray]:
+    """Turn one video's estimator output and annotations into training arrays.
+
+    heatmaps (T, K, S, S) raw estimator maps; bboxes (T, 4) x1, y1, x2, y2; detected (T,);
+    keypoints (T, K, 3) image-pixel x, y, visible. Returns `inputs` and `targets` (T, K, S, S)
+    float16 scaled to mass c, `target_cells` (T, K, 2) int16 (x=col, y=row), `present` (T, K)
+    (annotated, in a frame with a person box: the only keypoints that are scored or trained on), `usable` (T,) (frames that windows may contain) and `bboxes`.
+    """
+    size = heatmaps.shape[-1]
+    usable = detected.astype(bool) & (bboxes[:, 2] > bboxes[:, 0]) & (bboxes[:, 3] > bboxes[:, 1])
+    # Frames without a box get a dummy unit box so the mapping stays finite; they are masked out.
+    safe_boxes = np.where(usable[:, None], bboxes, np.array([0.0, 0.0, 1.0, 1.0], dtype=np.float32))
+    xy = keypoints[..., :2]
+    # Missing means unannotated (NaN coordinates). Occluded keypoints (visible 0) keep their
+    # annotated position and are scored: refining guesses about hidden limbs is the point.
+    present = np.isfinite(xy).all(axis=-1) & usable[:, None]
+
+    targets, cells = ground_truth_maps(
+        np.nan_to_num(xy).astype(np.float32), safe_boxes.astype(np.float32), present, size=size, sigma=sigma, c=c
+    )
+    inputs = normalise(torch.from_numpy(heatmaps.astype(np.float32)), c)
+    return {
+        "inputs": inputs.numpy().astype(np.float16),
+        "targets": targets.numpy().astype(np.float16),
+        "target_cells": cells.numpy().astype(np.int16),
+        "present": present,
+        "usable": usable,
+        "bboxes": bboxes.astype(np.float32),
+    }

@@ -1,0 +1,88 @@
+"""An estimator that replays heatmaps stored earlier, one npz file per video.
+
+Use it for heatmaps from an estimator this project cannot run (the thesis' own, a cloud API) or to
+re-read what `extract` wrote. File `<directory>/<video>.npz` holds
+    heatmaps (T, 25, S, S), bboxes (T, 4) x1y1x2y2 image pixels,
+    optional detected (T,) bool   (default: the box is non-empty, x2 > x1 and y2 > y1),
+    optional scores (T, 25)       (default: 1 where detected, else 0),
+    optional keypoints (T, 25, 2) (default: the heatmap argmax mapped back to image pixels).
+
+Usage: `est = Precomputed(directory); est.reset("video_name")`, then call it once per frame.
+The frame argument is ignored (it may be None), so a caller that reads the video anyway can pass
+the frames, and one that does not need them can skip decoding. Reading past the last stored frame
+raises IndexError: the npz and the video disagree about their length.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from climbpose.estimator import regions as rg
+from climbpose.estimator.base import Estimator, FrameEstimate, register
+from climbpose.keypoints import K
+
+
+@register("precomputed")
+class Precomputed(Estimator):
+    """Replays `<directory>/<video>.npz` frame by frame; `reset(video)` selects the video."""
+
+    def __init__(self, directory: str | os.PathLike, video: str | None = None) -> None:
+        self.directory = Path(directory)
+        self.video: str | None = None
+        self._t = 0
+        self._arrays: dict[str, np.ndarray] = {}
+        if video is not None:
+            self.reset(video)
+
+    def reset(self, video: str | None = None) -> None:
+        """Rewind to frame 0; with a name, switch to that video (its file stem) first."""
+        if video is not None and video != self.video:
+            self._arrays = self._load(self.directory / f"{Path(video).stem}.npz")
+            self.video = video
+        self._t = 0
+
+    def __len__(self) -> int:
+        return len(self._arrays["bboxes"]) if self._arrays else 0
+
+    def _load(self, path: Path) -> dict[str, np.ndarray]:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no precomputed heatmaps for this video")
+        with np.load(path) as z:
+            heatmaps = z["heatmaps"]
+            bboxes = z["bboxes"].astype(np.float32)
+            t, k, s, s2 = heatmaps.shape
+            if k != K or s != s2 or bboxes.shape != (t, 4):
+                raise ValueError(f"{path}: heatmaps {heatmaps.shape} / bboxes {bboxes.shape} are "
+                                 f"not (T, {K}, S, S) / (T, 4)")
+            if "detected" in z:
+                detected = z["detected"].astype(bool)
+            else:
+                detected = (bboxes[:, 2] > bboxes[:, 0]) & (bboxes[:, 3] > bboxes[:, 1])
+            scores = (z["scores"].astype(np.float32) if "scores" in z
+                      else np.repeat(detected[:, None].astype(np.float32), K, axis=1))
+            keypoints = z["keypoints"].astype(np.float32) if "keypoints" in z else None
+        self.heatmap_size = s
+        return {"heatmaps": heatmaps, "bboxes": bboxes, "detected": detected,
+                "scores": scores, "keypoints": keypoints}
+
+    def __call__(self, frame_rgb_uint8: np.ndarray | None = None) -> FrameEstimate:
+        if not self._arrays:
+            raise RuntimeError("Precomputed: call reset(video_name) before the first frame")
+        t = self._t
+        if t >= len(self):
+            raise IndexError(f"{self.video}: only {len(self)} precomputed frames, asked for frame {t}")
+        self._t += 1
+        a = self._arrays
+        if not a["detected"][t]:
+            return FrameEstimate.empty(self.heatmap_size)
+        heatmaps = a["heatmaps"][t].astype(np.float32)
+        if a["keypoints"] is not None:
+            keypoints = a["keypoints"][t]
+        else:
+            keypoints = rg.box_cells_to_image(rg.heatmap_argmax(heatmaps), a["bboxes"][t],
+                                              self.heatmap_size)
+        return FrameEstimate(heatmaps=heatmaps, bbox=a["bboxes"][t].copy(), detected=True,
+                             scores=a["scores"][t].copy(), keypoints=keypoints.copy())

@@ -1,0 +1,118 @@
+"""Obtain the two frozen BlazePose model files (SPEC 2) from the mediapipe wheel.
+
+The files are fetched, not redistributed: `pip download` brings one mediapipe wheel (no
+dependencies; this machine's wheel, or a fixed Linux one if none fits, since all wheels carry
+byte-identical models), and only the two
+.tflite members are taken out of it and checked against their published sha256. mediapipe itself
+is never installed or imported (it pins numpy<2 and clashes with current OpenCV).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from climbpose.io import atomic_path
+
+DEFAULT_MEDIAPIPE_VERSION = "0.10.21"
+
+# file name -> (path inside the wheel, size in bytes, sha256); SPEC 2.
+MODEL_FILES: dict[str, tuple[str, int, str]] = {
+    "pose_detection.tflite": (
+        "mediapipe/modules/pose_detection/pose_detection.tflite",
+        2_959_046,
+        "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+    ),
+    "pose_landmark_full.tflite": (
+        "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+        6_440_512,
+        "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+    ),
+}
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def check_hash(name: str, actual: str, expected: str | None = None) -> None:
+    """Raise a one-line RuntimeError if `actual` is not the published hash of `name`."""
+    expected = expected or MODEL_FILES[name][2]
+    if actual != expected:
+        raise RuntimeError(f"{name}: sha256 mismatch, expected {expected}, got {actual}")
+
+
+def _have_all(dest: Path) -> bool:
+    return all(
+        (dest / name).is_file() and sha256_file(dest / name) == digest
+        for name, (_, _, digest) in MODEL_FILES.items()
+    )
+
+
+# Tried when no wheel fits this interpreter (mediapipe 0.10.21 has none for Python 3.13 or
+# for some platforms): the model bytes are the same in every wheel, so any one will do.
+_FALLBACK_TARGET = ["--python-version", "3.12", "--platform", "manylinux_2_28_x86_64"]
+
+
+def _download_wheel(version: str, into: Path) -> Path:
+    errors = []
+    for target in ([], _FALLBACK_TARGET):
+        cmd = [
+            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            "--disable-pip-version-check", "-q", *target, f"mediapipe=={version}", "-d", str(into),
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = sorted(into.glob("mediapipe-*.whl"))
+        if proc.returncode == 0 and wheels:
+            return wheels[0]
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        errors.append(lines[-1] if lines else f"exit code {proc.returncode}")
+    raise RuntimeError(f"pip download mediapipe=={version} failed: {' / '.join(errors)}")
+
+
+def extract_from_wheel(wheel: str | os.PathLike, dest_dir: str | os.PathLike) -> dict[str, Path]:
+    """Take the two model files out of a mediapipe wheel, verify them, write them atomically."""
+    dest = Path(dest_dir)
+    out: dict[str, Path] = {}
+    with zipfile.ZipFile(wheel) as zf:
+        members = set(zf.namelist())
+        for name, (member, _, digest) in MODEL_FILES.items():
+            if member not in members:
+                raise RuntimeError(f"{name}: {member} is not in {Path(wheel).name} "
+                                   "(mediapipe 0.10.5-0.10.21 ship it; 0.10.30+ do not)")
+            data = zf.read(member)
+            # Check before writing so a bad file never lands where ensure_weights looks.
+            check_hash(name, sha256_bytes(data), digest)
+            with atomic_path(dest / name) as tmp:
+                tmp.write_bytes(data)
+                tmp.chmod(0o644)  # mkstemp makes it owner-only; these are plain data files
+            out[name] = dest / name
+    return out
+
+
+def ensure_weights(dest_dir: str | os.PathLike,
+                   version: str = DEFAULT_MEDIAPIPE_VERSION) -> dict[str, Path]:
+    """Return {file name: path} of the two model files in `dest_dir`, fetching them if needed.
+
+    Files already present with the right hashes are used as they are (no network). A present
+    file with a wrong hash is replaced by a fresh download, which is verified again.
+    """
+    dest = Path(dest_dir)
+    if not _have_all(dest):
+        dest.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="climbpose-mediapipe-") as tmp:
+            extract_from_wheel(_download_wheel(version, Path(tmp)), dest)
+    return {name: dest / name for name in MODEL_FILES}

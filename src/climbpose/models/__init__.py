@@ -1,0 +1,50 @@
+"""The temporal models of SPEC 1.3 and a registry to build them by name.
+
+Every model maps a window to a window of the same shape and says what it eats in
+the class attribute ``input_kind``:
+
+* "heatmaps": (B, T, K, H, W) -> (B, T, K, H, W): conv3d, bi_convlstm_sum,
+  bi_convlstm_concat, identity.
+* "coordinates": (B, T, K, 2) -> (B, T, K, 2) in heatmap cells: deciwatch.
+
+Parameter counts at K = 25, 56x56: conv3d 78,150; deciwatch 1,708,388;
+bi_convlstm_sum 1,875,666; bi_convlstm_concat 1,872,313; identity 0.
+Weights are drawn from torch's global RNG: seed it (torch.manual_seed) first and
+the same name and arguments give the same model.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from climbpose.models.conv3d import Conv3D
+from climbpose.models.convlstm import BiConvLSTM, ConvLSTM
+from climbpose.models.deciwatch import DeciWatch
+from climbpose.models.identity import Identity
+
+MODEL_NAMES: tuple[str, ...] = ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat", "identity")
+
+__all__ = ["MODEL_NAMES", "build_model", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
+
+
+def build_model(name: str, num_keypoints: int = 25, size: int = 56, window: int = 5, **kwargs) -> nn.Module:
+    """Build a model by registry name.
+
+    ``size`` is the heatmap side (the ConvLSTMs' per-pixel parameters and DeciWatch's
+    coordinate normalisation depend on it); ``window`` the frames per window (only
+    DeciWatch is tied to it). Extra keyword arguments go to the model's constructor,
+    e.g. ``banded=True`` for conv3d or ``dropout=0.0`` for deciwatch.
+    """
+    if name == "conv3d":
+        return Conv3D(num_keypoints, **kwargs)
+    if name == "deciwatch":
+        return DeciWatch(num_keypoints, size=size, window=window, **kwargs)
+    if name == "bi_convlstm_sum":
+        return BiConvLSTM(num_keypoints, size, mode="sum", **kwargs)
+    if name == "bi_convlstm_concat":
+        return BiConvLSTM(num_keypoints, size, mode="concat", **kwargs)
+    if name == "identity":
+        if kwargs:
+            raise TypeError(f"identity takes no options, got {sorted(kwargs)}")
+        return Identity()
+    raise ValueError(f"unknown model {name!r}; valid: {', '.join(MODEL_NAMES)}")

@@ -1,0 +1,19 @@
+"""The identity "model": the estimator's own heatmaps, unrefined (SPEC 1.3, 1.7).
+
+Every result table reports it beside the trained models. It has no parameters, so
+there is nothing to train: callers should skip the optimiser for it (torch.optim
+refuses an empty parameter list) and evaluate it directly.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Identity(nn.Module):
+    input_kind = "heatmaps"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, K, H, W) -> the same tensor (any shape passes through)."""
+        return x

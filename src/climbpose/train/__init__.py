@@ -1,0 +1,1 @@
+"""Training: windows as device-resident batches, the thesis' recipe, resumable checkpoints."""

@@ -1,0 +1,56 @@
+"""Resumable training state: one file rewritten atomically after every completed epoch.
+
+The file carries a fingerprint of everything that defines the run (params, data); a checkpoint
+whose fingerprint differs is ignored, so a persisted checkpoint directory never resumes the
+wrong run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from climbpose.io import atomic_path
+
+
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def fingerprint(config: dict[str, Any], files: list[Path]) -> str:
+    """SHA-256 of a JSON-able config, the bytes of the given files and the package's source code.
+
+    The code is part of it: after a fix to the library, an old checkpoint must not be resumed.
+    """
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+    for path in [*sorted(files), *sorted(PACKAGE.rglob("*.py"))]:
+        digest.update(path.name.encode())
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+class CheckpointDir:
+    """`last.pt` in a directory that survives stage re-runs (DVC `persist: true`)."""
+
+    def __init__(self, directory: str | Path, fingerprint: str) -> None:
+        self.path = Path(directory) / "last.pt"
+        self.fingerprint = fingerprint
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved state of this run, or None when there is none (or it belongs to another run)."""
+        if not self.path.is_file():
+            return None
+        state = torch.load(self.path, map_location="cpu", weights_only=False)
+        if state.get("fingerprint") != self.fingerprint:
+            print(f"{self.path}: belongs to another configuration, starting afresh")
+            return None
+        return state
+
+    def save(self, state: dict[str, Any]) -> None:
+        with atomic_path(self.path, suffix=".pt") as tmp:
+            torch.save({**state, "fingerprint": self.fingerprint}, tmp)

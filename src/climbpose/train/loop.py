@@ -1,0 +1,203 @@
+"""The training recipe of SPEC 1.5 as one plain loop: Adam, MSE, plateau lr, early stop, best epoch.
+
+The lr drops by `lr_factor` after every `lr_patience` epochs without a new best validation loss;
+training stops after `stop_patience` such epochs or at `max_epochs`. The kept weights are those
+of the epoch with the best validation PCK at `select_threshold`; with `validate_first` the
+untrained weights are scored as epoch 0 and kept when nothing beats them. After every epoch the
+whole state goes to a checkpoint, so a killed run resumes where it stopped and ends identically.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from climbpose.evaluate import PCKResult, metric_key, pck_counts
+from climbpose.heatmaps import argmax_cells
+from climbpose.train.batches import Batch, WindowSet
+from climbpose.train.checkpoint import CheckpointDir
+
+THRESHOLDS = (0.05, 0.1, 0.2)
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (a non-finite loss); the message names epoch and batch."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    lr: float
+    batch_size: int = 16
+    max_epochs: int = 50
+    windows_per_epoch: int = 0  # 0: every training window in every epoch
+    select_threshold: float = 0.2
+    validate_first: bool = False
+    lr_patience: int = 5
+    stop_patience: int = 10
+    lr_factor: float = 0.1
+
+
+def masked_mse(output: torch.Tensor, target: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    """MSE where absent keypoints cost nothing: their target is the model's own output, detached."""
+    mask = present.reshape(*present.shape, *([1] * (output.dim() - present.dim())))
+    return F.mse_loss(output, torch.where(mask, target, output.detach()))
+
+
+def plateau(best_loss: float, bad_epochs: int, val_loss: float, lr_patience: int,
+            stop_patience: int) -> tuple[float, int, bool, bool]:
+    """One epoch of the plateau rule: returns (best loss, epochs without a new best, reduce lr?, stop?).
+
+    The lr is reduced after every `lr_patience` epochs without a new best validation loss, and
+    training stops after `stop_patience` of them (SPEC 1.5: 5 and 10).
+    """
+    if val_loss < best_loss:
+        return val_loss, 0, False, False
+    bad_epochs += 1
+    return best_loss, bad_epochs, bad_epochs % lr_patience == 0, bad_epochs >= stop_patience
+
+
+def predicted_cells(model: nn.Module, output: torch.Tensor) -> torch.Tensor:
+    """Keypoints (B, T, K, 2) of a model's output: its coordinates, or its heatmaps' argmaxes."""
+    return output if model.input_kind == "coordinates" else argmax_cells(output).float()
+
+
+@torch.no_grad()
+def evaluate_windows(model: nn.Module, windows: WindowSet, batch_size: int, seed: int, size: int,
+                     autocast: torch.dtype | None = None, thresholds: tuple[float, ...] = THRESHOLDS,
+                     normaliser: str = "torso") -> tuple[float, PCKResult]:
+    """Mean loss and PCK over every frame of every window; any input noise comes from a fixed seed."""
+    model.eval()
+    generator = torch.Generator(device=windows.device).manual_seed(seed)
+    loss_sum, count, counts = 0.0, 0, None
+    for batch in windows.in_order(batch_size, generator):
+        with torch.autocast(windows.device.type, dtype=autocast, enabled=autocast is not None):
+            output = model(batch.inputs).float()
+        loss_sum += float(masked_mse(output, batch.targets, batch.present)) * len(batch.inputs)
+        count += len(batch.inputs)
+        part = pck_counts(_frames(predicted_cells(model, output)), _frames(batch.target_cells), _frames(batch.present),
+                          thresholds=thresholds, normaliser=normaliser, box_size=size)
+        counts = part if counts is None else counts + part
+    return loss_sum / max(count, 1), counts.result()
+
+
+def _validate(model: nn.Module, val: WindowSet, recipe: "Recipe", seed: int, size: int,
+              autocast: torch.dtype | None) -> tuple[float, dict[str, float]]:
+    """Validation loss and PCK@0.05/0.1/0.2, the numbers that drive the schedule and selection."""
+    loss, result = evaluate_windows(model, val, recipe.batch_size, seed, size, autocast)
+    return loss, {metric_key("pck", t): result.pck(t) for t in THRESHOLDS}
+
+
+def _frames(windows: torch.Tensor) -> np.ndarray:
+    """(B, T, ...) -> (B*T, ...) on the host: PCK scores every frame of every window."""
+    return windows.reshape(-1, *windows.shape[2:]).cpu().numpy()
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+def fit(
+    model: nn.Module,
+    train: WindowSet,
+    val: WindowSet,
+    recipe: Recipe,
+    checkpoint: CheckpointDir,
+    seed: int,
+    size: int,
+    on_epoch: Callable[[dict[str, Any]], None] = lambda record: None,
+    autocast: torch.dtype | None = None,
+    desc: str = "train",
+) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
+    """Train `model` by the recipe; return the selected weights and the per-epoch history.
+
+    `on_epoch` receives every epoch's record, including those replayed from a checkpoint,
+    so a logger rebuilt after a restart ends up identical to an uninterrupted one.
+    """
+    validation_seed = _epoch_seed(seed, 0)  # training epochs count from 1, so 0 is free for validation
+    if not any(p.requires_grad for p in model.parameters()):
+        # Nothing to learn (the identity function): one validation, recorded as epoch 0.
+        val_loss, val_pck = _validate(model, val, recipe, validation_seed, size, autocast)
+        record = _record(0, math.nan, val_loss, val_pck, recipe.lr, 0, 0.0, 0)
+        on_epoch(record)
+        return copy.deepcopy(model.state_dict()), [record]
+    optimiser = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    select_key = metric_key("pck", recipe.select_threshold)
+    state = checkpoint.load()
+    if state is None:
+        state = {"epoch": 0, "history": [], "best_loss": math.inf, "best_score": -math.inf,
+                 "best_weights": None, "bad_epochs": 0, "stopped": False}
+        if recipe.validate_first:
+            val_loss, val_pck = _validate(model, val, recipe, validation_seed, size, autocast)
+            record = _record(0, math.nan, val_loss, val_pck, recipe.lr, 0, 0.0, 0)
+            state.update(history=[record], best_loss=val_loss, best_score=val_pck[select_key],
+                         best_weights=copy.deepcopy(model.state_dict()), best_epoch=0)
+    else:
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        torch.set_rng_state(state["torch_rng"])
+        print(f"resuming after epoch {state['epoch']} from {checkpoint.path}")
+    for record in state["history"]:
+        on_epoch(record)
+
+    while not state["stopped"] and state["epoch"] < recipe.max_epochs:
+        epoch = state["epoch"] + 1
+        generator = torch.Generator(device=train.device).manual_seed(_epoch_seed(seed, epoch))
+        model.train()
+        started, loss_sum, seen = time.perf_counter(), 0.0, 0
+        total = min(len(train), recipe.windows_per_epoch or len(train))
+        bar = tqdm(train.epoch(recipe.batch_size, generator, recipe.windows_per_epoch),
+                   total=math.ceil(total / recipe.batch_size), desc=f"{desc} epoch {epoch}", unit="batch", leave=False, disable=None)
+        for index, batch in enumerate(bar):
+            loss = _step(model, optimiser, batch, autocast)
+            if not math.isfinite(loss):
+                raise TrainingError(f"{desc}: loss became {loss} at epoch {epoch}, batch {index}")
+            loss_sum += loss * len(batch.inputs)
+            seen += len(batch.inputs)
+            bar.set_postfix(loss=f"{loss:.4g}")
+        seconds = time.perf_counter() - started
+        val_loss, val_pck = _validate(model, val, recipe, validation_seed, size, autocast)
+
+        state["best_loss"], state["bad_epochs"], lr_reduced, state["stopped"] = plateau(
+            state["best_loss"], state["bad_epochs"], val_loss, recipe.lr_patience, recipe.stop_patience)
+        if lr_reduced:
+            for group in optimiser.param_groups:
+                group["lr"] *= recipe.lr_factor
+        if val_pck[select_key] > state["best_score"]:
+            state.update(best_score=val_pck[select_key], best_weights=copy.deepcopy(model.state_dict()), best_epoch=epoch)
+
+        record = _record(epoch, loss_sum / max(seen, 1), val_loss, val_pck, optimiser.param_groups[0]["lr"],
+                         int(lr_reduced), seconds, seen)
+        state["history"].append(record)
+        state["epoch"] = epoch
+        checkpoint.save({**state, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                         "torch_rng": torch.get_rng_state()})
+        on_epoch(record)
+        print(f"{desc} epoch {epoch}: " + ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"))
+    return state["best_weights"], state["history"]
+
+
+def _record(epoch: int, train_loss: float, val_loss: float, val_pck: dict[str, float], lr: float,
+            lr_reduced: int, seconds: float, windows: int) -> dict[str, Any]:
+    """One row of the per-epoch history (the keys of the training plots)."""
+    return {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+            **{f"val_{key}": value for key, value in val_pck.items()}, "lr": lr, "lr_reduced": lr_reduced,
+            "seconds": seconds, "windows_per_s": windows / seconds if seconds > 0 else 0.0}
+
+
+def _step(model: nn.Module, optimiser: torch.optim.Optimizer, batch: Batch, autocast: torch.dtype | None) -> float:
+    with torch.autocast(batch.inputs.device.type, dtype=autocast, enabled=autocast is not None):
+        output = model(batch.inputs)
+    loss = masked_mse(output.float(), batch.targets, batch.present)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    return float(loss.detach())

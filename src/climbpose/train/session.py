@@ -1,0 +1,68 @@
+"""What both training stages share: device choice, precision, the model file, the epoch logger."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from climbpose.io import atomic_path
+from climbpose.models import build_model
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' is CUDA when present, else the CPU; 'cuda' without a GPU is an error."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("train.device is cuda but no CUDA device is available; use auto or cpu")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """bf16 autocast on CUDA when asked for; the CPU always trains in fp32."""
+    return torch.bfloat16 if precision == "bf16" and device.type == "cuda" else None
+
+
+def new_model(name: str, seed: int, size: int, window: int, device: torch.device) -> nn.Module:
+    """A freshly initialised model; the same seed gives the same weights."""
+    torch.manual_seed(seed)
+    return build_model(name, size=size, window=window).to(device)
+
+
+def save_model(path: str | Path, name: str, size: int, window: int, state_dict: dict[str, torch.Tensor],
+               history: list[dict[str, Any]]) -> None:
+    """Write a model file (weights on the CPU, plus what is needed to rebuild the model) atomically."""
+    payload = {"model": name, "size": size, "window": window, "history": history,
+               "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()}}
+    with atomic_path(path, suffix=".pt") as tmp:
+        torch.save(payload, tmp)
+
+
+def load_model(path: str | Path, device: torch.device) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild a model saved by `save_model`; returns it (in eval mode) and the file's contents."""
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    model = build_model(payload["model"], size=payload["size"], window=payload["window"])
+    model.load_state_dict(payload["state_dict"])
+    return model.to(device).eval(), payload
+
+
+class EpochLogger:
+    """Per-epoch records to dvclive (rank 0 only), without touching dvc.yaml or experiment refs."""
+
+    def __init__(self, directory: str | Path) -> None:
+        from dvclive import Live  # imported here: only the training stages need it
+
+        self.live = Live(dir=str(directory), dvcyaml=False, save_dvc_exp=False, report=None)
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        for key, value in record.items():
+            if key != "epoch" and isinstance(value, (int, float)) and math.isfinite(value):
+                self.live.log_metric(key, value)
+        self.live.next_step()
+
+    def close(self) -> None:
+        self.live.end()

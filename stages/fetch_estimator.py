@@ -1,0 +1,16 @@
+"""Stage fetch_estimator: the frozen BlazePose weights, taken from the mediapipe wheel and hash-checked."""
+
+from climbpose.config import load_params
+from climbpose.estimator.weights import ensure_weights
+
+WEIGHTS_DIR = "models/estimator"
+
+
+def main() -> None:
+    params = load_params()
+    for name, path in ensure_weights(WEIGHTS_DIR, version=params.estimator.mediapipe_version).items():
+        print(f"{name}: {path}")
+
+
+if __name__ == "__main__":
+    main()

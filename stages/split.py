@@ -1,0 +1,31 @@
+"""Stage split: windows of k frames and the seeded train/validation/test split (SPEC 1.6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from climbpose.config import load_params
+from climbpose.data.dataset import SPLIT_SETS, format_split_rows, load_frame_store
+from climbpose.data.split import split_windows
+from climbpose.io import write_json, write_text
+
+OUT = Path("data/split")
+
+
+def main() -> None:
+    params = load_params()
+    p = params.split
+    store = load_frame_store("data/preprocessed", keys=("usable",))
+    usable = [store.arrays["usable"][a:b] for a, b in zip(store.offsets[:-1], store.offsets[1:])]
+    result = split_windows(
+        usable, k=p.window, step=params.frame_step, fractions=(p.train, p.val, p.test),
+        by=p.by, block=p.block, seed=params.seed,
+    )
+    for name in SPLIT_SETS:
+        write_text(OUT / f"{name}.csv", format_split_rows(store.names, result.rows[name]))
+    write_json("metrics/split.json", result.summary)
+    print(result.summary)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""Known-answer tests of climbpose.heatmaps (SPEC 1.2, 1.4)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+
+from climbpose.heatmaps import (
+    add_keypoint_noise,
+    argmax_cells,
+    ground_truth_maps,
+    normalise,
+    render_gaussians,
+    to_box_cells,
+)
+
+PEAK_SIGMA1 = 255.0 / (2.0 * math.pi)  # 40.5845...: the continuous limit, exact to ~1e-8 on a grid
+
+
+# ---------------------------------------------------------------- normalise
+
+
+def test_normalise_clips_negatives_and_scales_to_c():
+    maps = torch.tensor([[[1.0, -2.0], [3.0, 0.0]]])
+    out = normalise(maps, 255.0)
+    assert torch.allclose(out, torch.tensor([[[63.75, 0.0], [191.25, 0.0]]]))
+
+
+def test_normalise_zero_and_all_negative_maps_stay_zero():
+    maps = torch.stack([torch.zeros(4, 4), -torch.ones(4, 4), torch.ones(4, 4)])
+    out = normalise(maps, 10.0)
+    assert torch.isfinite(out).all()
+    assert (out[0] == 0).all() and (out[1] == 0).all()
+    assert torch.allclose(out[2], torch.full((4, 4), 10.0 / 16))
+
+
+def test_normalise_each_map_separately_in_a_batch():
+    maps = torch.rand(2, 3, 4, 5, 6) - 0.3
+    out = normalise(maps, 255.0)
+    assert out.shape == maps.shape and (out >= 0).all()
+    assert torch.allclose(out.sum(dim=(-2, -1)), torch.full((2, 3, 4), 255.0))
+
+
+def test_normalise_tiny_total_does_not_overflow():
+    maps = torch.zeros(1, 3, 3)
+    maps[0, 1, 1] = 1e-44  # a float32 denormal: c / total would be inf
+    out = normalise(maps, 255.0)
+    assert out[0, 1, 1] == 255.0 and out.sum() == 255.0
+
+
+# ---------------------------------------------------------------- to_box_cells
+
+
+def test_to_box_cells_known_answers_and_clamping():
+    box = torch.tensor([10.0, 20.0, 66.0, 132.0])  # 56 wide, 112 high: 1 px/cell in x, 2 in y
+    xy = torch.tensor([
+        [10.0, 20.0],    # top-left corner -> (0, 0)
+        [30.4, 60.0],    # 20.4 -> 20; 40 / 2 = 20
+        [30.6, 61.2],    # 20.6 -> 21; 41.2 / 2 = 20.6 -> 21
+        [65.0, 130.0],   # 55, 55: last cell
+        [66.0, 132.0],   # the far edge maps to 56 -> clamped to 55
+        [-40.0, 500.0],  # far outside: closest border
+        [12.5, 25.0],    # exact half 2.5 -> 2 (half to even), y 2.5 -> 2
+        [13.5, 27.0],    # 3.5 -> 4, y 3.5 -> 4
+    ])
+    cells, inside = to_box_cells(xy, box, 56)
+    assert cells.dtype == torch.int64
+    assert cells.tolist() == [[0, 0], [20, 20], [21, 21], [55, 55], [55, 55], [0, 55], [2, 2], [4, 4]]
+    assert inside.tolist() == [True, True, True, True, False, False, True, True]
+
+
+def test_to_box_cells_grid_convention_and_non_square_size():
+    # Column j is image x = x1 + j * (x2 - x1) / W: here W = 8 cells over 80 px, H = 4 over 40.
+    box = torch.tensor([100.0, 0.0, 180.0, 40.0])
+    j = torch.arange(8, dtype=torch.float32)
+    xy = torch.stack([100.0 + j * 10.0, j.clamp(max=3) * 10.0], dim=-1)
+    cells, inside = to_box_cells(xy, box, (4, 8))
+    assert cells[:, 0].tolist() == list(range(8))
+    assert cells[:, 1].tolist() == [0, 1, 2, 3, 3, 3, 3, 3]
+    assert inside.all()
+
+
+def test_to_box_cells_batches_and_non_finite():
+    boxes = torch.tensor([[0.0, 0.0, 56.0, 56.0], [0.0, 0.0, 112.0, 112.0]])  # (2, 4)
+    xy = torch.tensor([[[7.0, 9.0], [float("nan"), 3.0]], [[14.0, 18.0], [1.0, 1.0]]])  # (2, 2, 2)
+    cells, inside = to_box_cells(xy, boxes, 56)
+    assert cells.tolist() == [[[7, 9], [0, 0]], [[7, 9], [0, 0]]]  # 1.0 / 2 = 0.5 -> 0
+    assert inside.tolist() == [[True, False], [True, True]]
+    # A degenerate box gives a valid cell, flagged as not inside, never garbage integers.
+    cells, inside = to_box_cells(torch.tensor([[5.0, 5.0]]), torch.tensor([5.0, 5.0, 5.0, 9.0]), 56)
+    assert cells.tolist() == [[0, 0]] and inside.tolist() == [False]
+
+
+def test_to_box_cells_accepts_numpy_float64():
+    cells, _ = to_box_cells(np.array([[28.0, 28.0]]), np.array([0.0, 0.0, 56.0, 56.0]), 56)
+    assert cells.tolist() == [[28, 28]]
+
+
+# ---------------------------------------------------------------- render_gaussians
+
+
+def test_render_peak_mass_and_symmetry_sigma1():
+    maps = render_gaussians(torch.tensor([[20, 30]]), 1.0, 56, 255.0, dtype=torch.float64)[0]
+    assert maps.shape == (56, 56)
+    assert maps[30, 20].item() == pytest.approx(PEAK_SIGMA1, rel=1e-7)  # row y=30, col x=20
+    assert maps[30, 20] == maps.max()
+    assert maps.sum().item() == pytest.approx(255.0, rel=1e-12)
+    patch = maps[25:36, 15:26]  # 5 cells each side of the centre
+    assert torch.allclose(patch, patch.flip(0)) and torch.allclose(patch, patch.flip(1))
+    assert torch.allclose(patch, patch.T)  # isotropic
+    # Neighbours of the peak are exp(-1/2) and exp(-1) of it.
+    assert (maps[30, 21] / maps[30, 20]).item() == pytest.approx(math.exp(-0.5), rel=1e-12)
+    assert (maps[31, 21] / maps[30, 20]).item() == pytest.approx(math.exp(-1.0), rel=1e-12)
+
+
+def test_render_float32_mass_and_argmax():
+    cells = torch.tensor([[3, 50], [0, 0], [55, 55], [27, 9]])
+    maps = render_gaussians(cells, 1.0, 56, 255.0)
+    assert maps.dtype == torch.float32
+    assert torch.allclose(maps.sum(dim=(-2, -1)), torch.full((4,), 255.0), rtol=1e-5)
+    assert torch.equal(argmax_cells(maps), cells)
+
+
+def test_render_corner_keeps_mass_and_is_more_peaked():
+    maps = render_gaussians(torch.tensor([[0, 0]]), 1.0, 56, 255.0, dtype=torch.float64)[0]
+    assert maps.sum().item() == pytest.approx(255.0, rel=1e-12)
+    one_side = sum(math.exp(-j * j / 2) for j in range(56))
+    assert maps[0, 0].item() == pytest.approx(255.0 / one_side**2, rel=1e-12)
+
+
+def test_render_equals_blurred_impulse():
+    # The definition in SPEC 1.2: impulse, Gaussian blur (zero borders), renormalise to c.
+    for cell, sigma in (((20, 11), 1.0), ((2, 40), 2.5), ((55, 0), 1.5)):
+        impulse = np.zeros((56, 56))
+        impulse[cell[1], cell[0]] = 1.0
+        blurred = ndimage.gaussian_filter(impulse, sigma, mode="constant", truncate=40.0)
+        expected = 255.0 * blurred / blurred.sum()
+        got = render_gaussians(torch.tensor([cell]), sigma, 56, 255.0, dtype=torch.float64)[0].numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_render_per_keypoint_sigma_present_mask_and_non_square():
+    cells = torch.tensor([[[5, 5], [10, 3], [7, 7]], [[1, 2], [3, 4], [5, 6]]])  # (2, 3, 2)
+    sigma = torch.tensor([1.0, 2.0, 3.0])  # per keypoint, broadcast over the batch
+    present = torch.tensor([[True, False, True], [True, True, True]])
+    maps = render_gaussians(cells, sigma, (12, 16), 255.0, present=present, dtype=torch.float64)
+    assert maps.shape == (2, 3, 12, 16)
+    assert (maps[0, 1] == 0).all()
+    mass = maps.sum(dim=(-2, -1))
+    assert torch.allclose(mass, torch.tensor([[255.0, 0.0, 255.0], [255.0, 255.0, 255.0]], dtype=torch.float64))
+    # Wider sigma, lower peak: interior peaks are close to c / (2 pi sigma^2).
+    single = render_gaussians(torch.tensor([[8, 6]]), torch.tensor([2.0]), (12, 16), 255.0, dtype=torch.float64)
+    assert single.max().item() == pytest.approx(255.0 / (2 * math.pi * 4.0), rel=2e-2)
+
+
+def test_render_sigma_with_more_batch_dims_than_cells():
+    cells = torch.tensor([[10, 10], [20, 5]])  # (K=2, 2)
+    sigma = torch.tensor([[1.0, 1.0], [2.0, 3.0], [1.5, 2.5]])  # (B=3, K=2): one row per sigma set
+    maps = render_gaussians(cells, sigma, 32, 255.0, dtype=torch.float64)
+    assert maps.shape == (3, 2, 32, 32)
+    for b in range(3):
+        for j in range(2):
+            one = render_gaussians(cells[j : j + 1], sigma[b, j].item(), 32, 255.0, dtype=torch.float64)[0]
+            assert torch.allclose(maps[b, j], one)
+
+
+def test_render_sigma_zero_is_an_impulse_and_outside_cells_clamp():
+    maps = render_gaussians(torch.tensor([[4, 2], [-3, 99]]), 0.0, 8, 255.0)
+    assert maps[0, 2, 4] == 255.0 and maps[0].sum() == 255.0
+    assert maps[1, 7, 0] == 255.0  # (-3, 99) clamps to column 0, row 7
+
+
+def test_render_batch_shape_of_training():
+    gen = torch.Generator().manual_seed(0)
+    cells = torch.randint(0, 56, (16, 5, 25, 2), generator=gen)
+    sigma = torch.tensor([1.0, 1.5, 2.0, 2.5, 3.0])[torch.randint(0, 5, (16, 5, 25), generator=gen)]
+    maps = render_gaussians(cells, sigma, 56, 255.0)
+    assert maps.shape == (16, 5, 25, 56, 56)
+    assert torch.equal(argmax_cells(maps), cells)
+    assert torch.allclose(maps.sum(dim=(-2, -1)), torch.full((16, 5, 25), 255.0), rtol=1e-5)
+
+
+def test_ground_truth_maps_composes_box_mapping_and_rendering():
+    xy = torch.tensor([[28.0, 14.0], [500.0, 500.0]])
+    maps, cells = ground_truth_maps(xy, torch.tensor([0.0, 0.0, 56.0, 56.0]), torch.tensor([True, False]))
+    assert cells.tolist() == [[28, 14], [55, 55]]
+    assert argmax_cells(maps)[0].tolist() == [28, 14] and (maps[1] == 0).all()
+
+
+# ---------------------------------------------------------------- argmax_cells
+
+
+def test_argmax_ties_and_zero_map():
+    maps = torch.zeros(3, 4, 5)
+    maps[1, 2, 3] = maps[1, 3, 0] = 7.0  # tie: row 2 comes first in row-major order
+    maps[2, 0, 4] = maps[2, 1, 1] = 1.0  # tie: row 0 first
+    out = argmax_cells(maps)
+    assert out.tolist() == [[0, 0], [3, 2], [4, 0]]  # all-zero map -> (0, 0)
+
+
+# ---------------------------------------------------------------- add_keypoint_noise
+
+
+def test_noise_std_matches_request_before_clamping():
+    std = 2 * 2.95
+    cells = torch.full((200_000, 2), 500, dtype=torch.int64)
+    out = add_keypoint_noise(cells, std, torch.Generator().manual_seed(1), size=1001)
+    offsets = (out - cells).double()
+    # Rounding a N(0, std^2) offset adds about 1/12 cell^2 of variance.
+    assert offsets.std().item() == pytest.approx(math.sqrt(std**2 + 1 / 12), rel=0.01)
+    assert abs(offsets.mean().item()) < 0.05
+    assert offsets.abs().max() < 500  # nothing reached the border, so nothing was clamped
+
+
+def test_noise_is_clamped_inside_and_integer():
+    cells = torch.tensor([[0, 0], [55, 55], [0, 55]]).repeat(1000, 1)
+    out = add_keypoint_noise(cells, 10.0, torch.Generator().manual_seed(2), size=56)
+    assert out.dtype == torch.int64
+    assert out.min() >= 0 and out.max() <= 55
+    assert (out == 0).any() and (out == 55).any()  # the clamp is actually exercised
+
+
+def test_noise_reproducible_with_seed_and_per_keypoint_std():
+    cells = torch.randint(0, 56, (4, 5, 25, 2), generator=torch.Generator().manual_seed(3))
+    a = add_keypoint_noise(cells, 2.95, torch.Generator().manual_seed(7))
+    b = add_keypoint_noise(cells, 2.95, torch.Generator().manual_seed(7))
+    c = add_keypoint_noise(cells, 2.95, torch.Generator().manual_seed(8))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    std = torch.zeros(25)
+    std[0] = 5.0  # only the nose moves
+    d = add_keypoint_noise(cells, std, torch.Generator().manual_seed(7))
+    assert torch.equal(d[..., 1:, :], cells[..., 1:, :]) and not torch.equal(d[..., 0, :], cells[..., 0, :])
+
+
+def test_cells_to_image_inverts_to_box_cells():
+    from climbpose.heatmaps import cells_to_image
+
+    boxes = torch.tensor([[100.0, 200.0, 212.0, 312.0]])  # 112 px over 56 cells: 2 px per cell
+    cells = torch.tensor([[[0, 0], [55, 55], [10, 3]]])
+    image = cells_to_image(cells, boxes, 56)
+    assert torch.allclose(image, torch.tensor([[[100.0, 200.0], [210.0, 310.0], [120.0, 206.0]]], dtype=image.dtype))
+    back, inside = to_box_cells(image, boxes, 56)
+    assert torch.equal(back, cells) and bool(inside.all())
