@@ -27,11 +27,11 @@ def main() -> None:
     n_val = max(1, round(p.val_fraction * len(sequences)))
     noise = NoiseSpec.for_run(params.experiment, params.s)
 
-    def windows(seqs: list[np.ndarray]):
+    def windows(seqs: list[np.ndarray], disjoint: bool):
         return pretraining_windows(seqs, params.split.window, params.frame_step, h.size, h.c, h.sigma,
-                                   noise, model.input_kind, device)
+                                   noise, model.input_kind, device, disjoint=disjoint)
 
-    train, val = windows(sequences[:-n_val]), windows(sequences[-n_val:])
+    train, val = windows(sequences[:-n_val], False), windows(sequences[-n_val:], True)
     print(f"pretrain {params.model}, experiment {params.experiment}, s={params.s}: {len(train)} training, {len(val)} validation windows on {device}")
 
     recipe = Recipe(lr=p.lr, batch_size=p.batch_size, max_epochs=p.max_epochs, windows_per_epoch=p.windows_per_epoch,

@@ -35,6 +35,9 @@ def test_experiment_3_halves_the_frame_rate():
         (("experiment",), 4, "experiment must be 1, 2 or 3"),
         (("s",), 3, "s must be 1 or 2"),
         (("heatmaps", "c"), 0, "heatmaps.c must be > 0"),
+        (("finetune", "lr"), 0, "finetune.lr must be > 0"),
+        (("pretrain", "lr"), -1e-3, "pretrain.lr must be > 0"),
+        (("train", "device"), "tpu", "train.device 'tpu' is not one of auto, cpu, cuda"),
         (("heatmaps", "size"), 4, "heatmaps.size must be >= 8"),
         (("split", "train"), 0.7, "must sum to 1"),
         (("split", "window"), "five", "'split.window' must be an integer"),
@@ -72,3 +75,10 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(bad)
+
+
+def test_a_missing_key_is_named():
+    data = repo_params()
+    del data["finetune"]["lr"]
+    with pytest.raises(ParamsError, match="missing key 'finetune.lr'"):
+        params_from_dict(data)

@@ -279,6 +279,15 @@ def test_extract_then_precomputed_round_trip(tmp_path):
         replay(None)
     replay.reset()
     np.testing.assert_array_equal(replay(None).heatmaps, estimates[0].heatmaps)
+    # extract can run the replay too: it selects the npz by the video's name.
+    extract_video(video, Precomputed(tmp_path / "out", heatmap_size=8), tmp_path / "again.npz",
+                  8, progress=False)
+    with np.load(tmp_path / "out" / "clip.npz") as a, np.load(tmp_path / "again.npz") as b:
+        assert sorted(a) == sorted(b)
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key])
+    with pytest.raises(ValueError, match="8x8 heatmaps, 56 expected"):
+        Precomputed(tmp_path / "out", "clip", heatmap_size=56)
 
 
 def test_precomputed_defaults(tmp_path):

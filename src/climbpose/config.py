@@ -1,14 +1,15 @@
 """Typed, validated view of params.yaml: read once at the start of every stage.
 
-Each section of params.yaml is a frozen dataclass. Loading rejects unknown keys and
-out-of-range values with a one-line `ParamsError` naming the key, before any heavy work.
+Each section of params.yaml is a frozen dataclass. params.yaml is the only source of values
+(no defaults here), and loading rejects unknown or missing keys and out-of-range values with a
+one-line `ParamsError` naming the key, before any heavy work.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,12 @@ def _require(ok: bool, message: str) -> None:
 class SynthesizeParams:
     """The embedded default dataset: procedurally rendered climbing videos."""
 
-    videos: int = 12
-    frames: int = 150
-    width: int = 540
-    height: int = 960
-    fps: int = 30
-    workers: int = 2
+    videos: int
+    frames: int
+    width: int
+    height: int
+    fps: int
+    workers: int
 
     def validate(self) -> None:
         _require(self.workers >= 1, "synthesize.workers must be >= 1")
@@ -49,10 +50,10 @@ class SynthesizeParams:
 class EstimatorParams:
     """The frozen single-frame estimator and where its weights come from."""
 
-    name: str = "blazepose"
-    mediapipe_version: str = "0.10.21"
-    box_margin: float = 0.1
-    precomputed_dir: str = ""
+    name: str
+    mediapipe_version: str
+    box_margin: float
+    precomputed_dir: str
 
     def validate(self) -> None:
         _require(self.name in ("blazepose", "precomputed"), f"estimator.name '{self.name}' is not one of blazepose, precomputed")
@@ -64,8 +65,8 @@ class EstimatorParams:
 class ExtractParams:
     """How the extract stage spreads the estimator over the machine."""
 
-    workers: int = 2
-    threads: int = 1
+    workers: int
+    threads: int
 
     def validate(self) -> None:
         _require(self.workers >= 1, "extract.workers must be >= 1")
@@ -76,9 +77,9 @@ class ExtractParams:
 class HeatmapParams:
     """The heatmap representation shared by estimator output, targets and models (SPEC 1.2)."""
 
-    size: int = 56
-    c: float = 255.0
-    sigma: float = 1.0
+    size: int
+    c: float
+    sigma: float
 
     def validate(self) -> None:
         _require(self.size >= 8, "heatmaps.size must be >= 8")
@@ -90,12 +91,12 @@ class HeatmapParams:
 class SplitParams:
     """Windows and the train/validation/test split (SPEC 1.6)."""
 
-    window: int = 5
-    train: float = 0.6
-    val: float = 0.2
-    test: float = 0.2
-    by: str = "frames"
-    block: int = 30
+    window: int
+    train: float
+    val: float
+    test: float
+    by: str
+    block: int
 
     def validate(self) -> None:
         _require(self.window >= 2, "split.window must be >= 2")
@@ -110,9 +111,9 @@ class SplitParams:
 class EvaluateParams:
     """PCK settings (SPEC 1.7)."""
 
-    thresholds: tuple[float, ...] = (0.05, 0.1, 0.2)
-    normaliser: str = "torso"
-    feed_targets: bool = False
+    thresholds: tuple[float, ...]
+    normaliser: str
+    feed_targets: bool
 
     def validate(self) -> None:
         _require(len(self.thresholds) > 0 and all(0 < t <= 1 for t in self.thresholds), "evaluate.thresholds must be in (0, 1]")
@@ -123,13 +124,13 @@ class EvaluateParams:
 class PretrainParams:
     """Pretraining on clean keypoint sequences with synthetic input noise (SPEC 1.4, 1.5)."""
 
-    sequences: int = 48
-    frames: int = 90
-    val_fraction: float = 0.2
-    max_epochs: int = 4
-    windows_per_epoch: int = 2000
-    batch_size: int = 16
-    lr: float = 1e-3
+    sequences: int
+    frames: int
+    val_fraction: float
+    max_epochs: int
+    windows_per_epoch: int
+    batch_size: int
+    lr: float
 
     def validate(self) -> None:
         _require(self.sequences >= 2, "pretrain.sequences must be >= 2")
@@ -142,10 +143,10 @@ class PretrainParams:
 class FinetuneParams:
     """Finetuning on the estimator's real heatmaps (SPEC 1.5)."""
 
-    max_epochs: int = 4
-    windows_per_epoch: int = 0
-    batch_size: int = 16
-    lr: float = 1e-4
+    max_epochs: int
+    windows_per_epoch: int
+    batch_size: int
+    lr: float
 
     def validate(self) -> None:
         _check_budget("finetune", self.max_epochs, self.windows_per_epoch, self.batch_size, self.lr)
@@ -162,12 +163,12 @@ def _check_budget(section: str, max_epochs: int, windows_per_epoch: int, batch_s
 class TrainParams:
     """Settings shared by both training stages: device, precision, the plateau schedule."""
 
-    device: str = "auto"
-    precision: str = "fp32"
-    lr_patience: int = 5
-    stop_patience: int = 10
-    lr_factor: float = 0.1
-    nproc: int = 1
+    device: str
+    precision: str
+    lr_patience: int
+    stop_patience: int
+    lr_factor: float
+    nproc: int
 
     def validate(self) -> None:
         _require(self.device in ("auto", "cpu", "cuda"), f"train.device '{self.device}' is not one of auto, cpu, cuda")
@@ -181,29 +182,29 @@ class TrainParams:
 class Params:
     """The whole of params.yaml. `model`, `experiment` and `s` select one of the thesis' runs."""
 
-    model: str = "conv3d"
-    experiment: int = 1
-    s: int = 1
-    seed: int = 0
-    synthesize: SynthesizeParams = field(default_factory=SynthesizeParams)
-    estimator: EstimatorParams = field(default_factory=EstimatorParams)
-    extract: ExtractParams = field(default_factory=ExtractParams)
-    heatmaps: HeatmapParams = field(default_factory=HeatmapParams)
-    split: SplitParams = field(default_factory=SplitParams)
-    pretrain: PretrainParams = field(default_factory=PretrainParams)
-    finetune: FinetuneParams = field(default_factory=FinetuneParams)
-    train: TrainParams = field(default_factory=TrainParams)
-    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    model: str
+    experiment: int
+    s: int
+    seed: int
+    synthesize: SynthesizeParams
+    estimator: EstimatorParams
+    extract: ExtractParams
+    heatmaps: HeatmapParams
+    split: SplitParams
+    pretrain: PretrainParams
+    finetune: FinetuneParams
+    train: TrainParams
+    evaluate: EvaluateParams
 
     def validate(self) -> None:
         _require(self.model in MODEL_NAMES, f"model '{self.model}' is not one of {', '.join(MODEL_NAMES)}")
         _require(self.experiment in (1, 2, 3), f"experiment must be 1, 2 or 3, not {self.experiment}")
         _require(self.s in (1, 2), f"s must be 1 or 2, not {self.s}")
-        _require(self.heatmaps.size >= self.split.window, "heatmaps.size must be >= split.window")
         for section in fields(self):
             value = getattr(self, section.name)
             if dataclasses.is_dataclass(value):
                 value.validate()
+        _require(self.heatmaps.size >= self.split.window, "heatmaps.size must be >= split.window")
 
     @property
     def frame_step(self) -> int:
@@ -242,6 +243,9 @@ def _build(cls: type, data: dict, prefix: str = "") -> Any:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ParamsError(f"params.yaml: unknown key '{prefix}{unknown[0]}'")
+    missing = sorted(known - set(data))
+    if missing:
+        raise ParamsError(f"params.yaml: missing key '{prefix}{missing[0]}'")
     kwargs = {name: _coerce(value, hints[name], f"{prefix}{name}") for name, value in data.items()}
     return cls(**kwargs)
 

@@ -19,6 +19,7 @@ and import its module in `climbpose/estimator/__init__.py` so the decorator runs
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
@@ -74,6 +75,10 @@ class Estimator(ABC):
     @abstractmethod
     def __call__(self, frame_rgb_uint8: np.ndarray) -> FrameEstimate:
         """Estimate the pose in one RGB uint8 frame (H, W, 3)."""
+
+    def start_video(self, video_path: str | os.PathLike) -> None:
+        """Called before the first frame of a video file; override to use its name."""
+        self.reset()
 
 
 ESTIMATORS: dict[str, type[Estimator]] = {}

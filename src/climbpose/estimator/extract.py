@@ -36,6 +36,7 @@ def extract_video(video_path: str | os.PathLike, estimator: Estimator, out_path:
     Returns {"video", "frames", "detected_fraction", "seconds", "fps"}; the time covers decoding,
     estimation and resampling, not the final compression and write.
     """
+    estimator.start_video(video_path)  # first: a replaying estimator learns its size here
     s = estimator.heatmap_size
     if heatmap_size is not None and heatmap_size != s:
         raise ValueError(f"estimator makes {s}x{s} heatmaps, {heatmap_size}x{heatmap_size} asked for")
@@ -44,7 +45,6 @@ def extract_video(video_path: str | os.PathLike, estimator: Estimator, out_path:
     except ValueError:
         total = None  # read_frames below raises the clear error
     heatmaps, bboxes, detected, scores, keypoints = [], [], [], [], []
-    estimator.reset()
     start = time.perf_counter()
     bar = tqdm(read_frames(video_path), total=total, desc=Path(video_path).name, unit="frame",
                disable=not progress, leave=False)

@@ -7,7 +7,8 @@ re-read what `extract` wrote. File `<directory>/<video>.npz` holds
     optional scores (T, 25)       (default: 1 where detected, else 0),
     optional keypoints (T, 25, 2) (default: the heatmap argmax mapped back to image pixels).
 
-Usage: `est = Precomputed(directory); est.reset("video_name")`, then call it once per frame.
+Usage: `est = Precomputed(directory); est.reset("video_name")` (or `est.start_video(path)`, which
+uses the file's stem, as `extract` does), then call it once per frame.
 The frame argument is ignored (it may be None), so a caller that reads the video anyway can pass
 the frames, and one that does not need them can skip decoding. Reading past the last stored frame
 raises IndexError: the npz and the video disagree about their length.
@@ -29,8 +30,13 @@ from climbpose.keypoints import K
 class Precomputed(Estimator):
     """Replays `<directory>/<video>.npz` frame by frame; `reset(video)` selects the video."""
 
-    def __init__(self, directory: str | os.PathLike, video: str | None = None) -> None:
+    def __init__(self, directory: str | os.PathLike, video: str | None = None,
+                 heatmap_size: int | None = None) -> None:
+        """`heatmap_size`, if given, is checked against every file read (a guard, not a resize)."""
         self.directory = Path(directory)
+        self.expected_size = heatmap_size
+        if heatmap_size is not None:
+            self.heatmap_size = heatmap_size
         self.video: str | None = None
         self._t = 0
         self._arrays: dict[str, np.ndarray] = {}
@@ -43,6 +49,10 @@ class Precomputed(Estimator):
             self._arrays = self._load(self.directory / f"{Path(video).stem}.npz")
             self.video = video
         self._t = 0
+
+    def start_video(self, video_path: str | os.PathLike) -> None:
+        """Select the npz named after the video file (its stem) and rewind."""
+        self.reset(Path(video_path).stem)
 
     def __len__(self) -> int:
         return len(self._arrays["bboxes"]) if self._arrays else 0
@@ -57,6 +67,8 @@ class Precomputed(Estimator):
             if k != K or s != s2 or bboxes.shape != (t, 4):
                 raise ValueError(f"{path}: heatmaps {heatmaps.shape} / bboxes {bboxes.shape} are "
                                  f"not (T, {K}, S, S) / (T, 4)")
+            if self.expected_size is not None and s != self.expected_size:
+                raise ValueError(f"{path}: {s}x{s} heatmaps, {self.expected_size} expected")
             if "detected" in z:
                 detected = z["detected"].astype(bool)
             else:

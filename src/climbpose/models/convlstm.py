@@ -33,7 +33,7 @@ Building blocks, top to bottom:
     128->K with NO activation between or after them. This follows the thesis; it
     makes the fusion head one affine map (the two 1x1 convs compose to a single
     256->K projection, trained in factored form) and lets the output be negative,
-    which the MSE loss against non-negative targets quickly discourages.
+    which the MSE loss against non-negative targets penalises.
 
 Input and output of ``BiConvLSTM``: (B, T, K, H, W).
 
@@ -70,7 +70,7 @@ class ConvLSTM(nn.Module):
     def _init_weights(self) -> None:
         C = self.hidden_channels
         for conv in (self.x_conv, self.h_conv):
-            for g in range(GATES):  # Xavier per gate: fan_out of one 25-channel conv, not of the fused 100
+            for g in range(GATES):  # Xavier per gate: fans of one C-channel conv, not of the fused 4C
                 nn.init.xavier_uniform_(conv.weight.data[g * C:(g + 1) * C])
             nn.init.zeros_(conv.bias)
         nn.init.xavier_uniform_(self.peephole)
@@ -110,7 +110,7 @@ def _conv_relu_stack(channels: list[int], kernel_size: int) -> nn.Sequential:
     """Convs channels[0] -> channels[1] -> ... with ReLU after each (applied per frame)."""
     layers: list[nn.Module] = []
     for c_in, c_out in zip(channels[:-1], channels[1:]):
-        layers += [_xavier_conv(c_in, c_out, kernel_size), nn.ReLU()]
+        layers += [_xavier_conv(c_in, c_out, kernel_size), nn.ReLU(inplace=True)]  # in place: one less pass over memory
     return nn.Sequential(*layers)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from climbpose.data.dataset import FrameStore, read_split_rows, window_frame_indices
-from climbpose.data.windows import valid_windows
+from climbpose.data.windows import disjoint_windows, valid_windows
 from climbpose.heatmaps import to_box_cells
 from climbpose.train.batches import NoiseSpec, WindowSet
 
@@ -47,11 +47,15 @@ def sequences_to_cells(sequences: list[np.ndarray], size: int) -> tuple[np.ndarr
 
 
 def pretraining_windows(sequences: list[np.ndarray], window: int, step: int, size: int, c: float, sigma: float,
-                        noise: NoiseSpec, input_kind: str, device: torch.device) -> WindowSet:
-    """A WindowSet whose inputs are rendered on `device` from noisy copies of the sequences' keypoints."""
+                        noise: NoiseSpec, input_kind: str, device: torch.device, disjoint: bool = False) -> WindowSet:
+    """A WindowSet whose inputs are rendered on `device` from noisy copies of the sequences' keypoints.
+
+    `disjoint` keeps only windows that share no frame (validation: every frame counts once).
+    """
     cells, present, offsets = sequences_to_cells(sequences, size)
+    starts = disjoint_windows if disjoint else valid_windows
     rows = [offsets[i] + start for i, seq in enumerate(sequences)
-            for start in valid_windows(np.ones(len(seq), dtype=bool), window, step)]
+            for start in starts(np.ones(len(seq), dtype=bool), window, step)]
     windows = np.asarray(rows, dtype=np.int64)[:, None] + step * np.arange(window)[None, :]
     return WindowSet(
         windows=torch.from_numpy(windows).to(device),
