@@ -15,6 +15,7 @@ from climbpose.estimator import (ESTIMATORS, BlazePose, Estimator, FrameEstimate
 from climbpose.estimator import regions as rg
 from climbpose.estimator import weights as wt
 from climbpose.estimator.extract import extract_video, extract_videos
+from climbpose.heatmaps import argmax_cells, cells_to_image
 from climbpose.keypoints import INDEX, K
 from climbpose.video import write_mp4
 
@@ -116,7 +117,7 @@ def test_resample_axis_aligned_known_answer():
     # heatmap cell (col 10, row 20) = crop/image pixel (40, 80); box cell size 4 px
     out = rg.resample_to_box(_one_hot(1, [(20, 10)]), m, np.array([20, 60, 84, 124]), 16)
     assert out.shape == (1, 16, 16)
-    assert tuple(rg.heatmap_argmax(out)[0]) == (5, 5)  # ((80-60)/4, (40-20)/4)
+    assert tuple(argmax_cells(out)[0].tolist()) == (5, 5)  # ((40-20)/4, (80-60)/4)
     assert out[0, 5, 5] == pytest.approx(1.0, abs=1e-5)
     assert out.sum() == pytest.approx(1.0, abs=1e-5)
 
@@ -129,8 +130,8 @@ def test_resample_rotated_crop_known_answer():
     m = rg.crop_affine(np.array([500.0, 300.0]), 512.0, math.pi / 2)
     hm = _one_hot(2, [(16, 48), (32, 16)])
     out = rg.resample_to_box(hm, m, np.array([400, 160, 720, 480]), 80)  # 4 px cells
-    assert tuple(rg.heatmap_argmax(out)[0]) == ((428 - 160) // 4, (628 - 400) // 4) == (67, 57)
-    assert tuple(rg.heatmap_argmax(out)[1]) == ((172 - 160) // 4, (500 - 400) // 4) == (3, 25)
+    assert tuple(argmax_cells(out)[0].tolist()) == ((628 - 400) // 4, (428 - 160) // 4) == (57, 67)
+    assert tuple(argmax_cells(out)[1].tolist()) == ((500 - 400) // 4, (172 - 160) // 4) == (25, 3)
     # 4 px box cells vs 8 px heatmap cells: the peak is sampled exactly, neighbours at half height
     assert out[0, 67, 57] == pytest.approx(1.0, abs=1e-3)
     assert out[0, 67, 58] == pytest.approx(0.5, abs=1e-2)
@@ -165,7 +166,7 @@ def test_astronaut_keypoints(blazepose, astronaut):
     assert x2 - x1 == pytest.approx(y2 - y1, rel=1e-5)  # square box
     assert 0 <= est.heatmaps.min() and est.heatmaps.max() <= 1
     assert np.all((est.scores >= 0) & (est.scores <= 1))
-    argmax = rg.box_cells_to_image(rg.heatmap_argmax(est.heatmaps), est.bbox, 56)
+    argmax = cells_to_image(argmax_cells(est.heatmaps), est.bbox, 56).numpy()
     cell = (x2 - x1) / 56
     for name, pts in (("regressed", est.keypoints), ("heatmap argmax", argmax)):
         nose, l_ear, r_ear = pts[INDEX["nose"]], pts[INDEX["left_ear"]], pts[INDEX["right_ear"]]

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from climbpose.estimator import regions as rg
 from climbpose.estimator.base import Estimator, FrameEstimate, register
+from climbpose.heatmaps import argmax_cells, cells_to_image
 from climbpose.keypoints import K
 
 
@@ -94,7 +94,7 @@ class Precomputed(Estimator):
         if a["keypoints"] is not None:
             keypoints = a["keypoints"][t]
         else:
-            keypoints = rg.box_cells_to_image(rg.heatmap_argmax(heatmaps), a["bboxes"][t],
-                                              self.heatmap_size)
+            cells = argmax_cells(heatmaps)
+            keypoints = cells_to_image(cells, a["bboxes"][t], self.heatmap_size).numpy().astype(np.float32)
         return FrameEstimate(heatmaps=heatmaps, bbox=a["bboxes"][t].copy(), detected=True,
                              scores=a["scores"][t].copy(), keypoints=keypoints.copy())

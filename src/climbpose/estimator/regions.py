@@ -217,18 +217,3 @@ def resample_hwc(crop_heatmaps: np.ndarray, image_to_crop: np.ndarray, box: np.n
     # reshape: OpenCV drops a lone channel axis; `out=` keeps the result C-contiguous.
     np.add(out.reshape(size, size, c).transpose(2, 0, 1), lo[:, None, None], out=result)
     return result
-
-
-def heatmap_argmax(heatmaps: np.ndarray) -> np.ndarray:
-    """Argmax cell (C, 2) as (row, col) of heatmaps (C, H, W); SPEC 1.2."""
-    c, h, w = heatmaps.shape
-    flat = heatmaps.reshape(c, -1).argmax(axis=1)
-    return np.stack([flat // w, flat % w], axis=1)
-
-
-def box_cells_to_image(cells_rc: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
-    """Box grid cells (..., 2) as (row, col) -> image points (..., 2) as (x, y)."""
-    x1, y1, x2, y2 = (float(v) for v in box)
-    x = x1 + cells_rc[..., 1] * (x2 - x1) / size
-    y = y1 + cells_rc[..., 0] * (y2 - y1) / size
-    return np.stack([x, y], axis=-1).astype(np.float32)

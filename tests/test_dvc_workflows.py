@@ -1,0 +1,102 @@
+"""End-to-end: the everyday DVC workflows on a tiny copy of the pipeline, with the real `dvc` CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from tests.dvc_repo import make_tiny_repo
+
+pytestmark = pytest.mark.slow
+
+STAGES = ["fetch_estimator", "synthesize", "extract", "preprocess", "split", "pretrain", "finetune", "evaluate"]
+
+
+def ran(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    repo = make_tiny_repo(tmp_path_factory.mktemp("dvc"))
+    first = repo.dvc("repro")
+    assert ran(first.stdout) == set(STAGES)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "tiny pipeline results")
+    return repo
+
+
+def test_repro_then_status_clean_and_second_repro_is_a_no_op(repo):
+    assert "Data and pipelines are up to date" in repo.dvc("status").stdout
+    second = repo.dvc("repro")
+    assert ran(second.stdout) == set()
+    assert repo.git("status", "--porcelain").stdout == ""
+    metrics = repo.metrics("test")
+    for key in ("model_pck_005", "model_pck_010", "model_pck_020", "identity_pck_005", "identity_thr_020"):
+        assert 0 <= metrics[key] <= 100 if "pck" in key else metrics[key] > 0
+
+
+def test_dag_is_the_documented_chain(repo):
+    edges = set(re.findall(r'"(\w+)" -> "(\w+)"', repo.dvc("dag", "--dot").stdout))
+    chain = [("synthesize", "extract"), ("extract", "preprocess"), ("preprocess", "split"),
+             ("split", "finetune"), ("pretrain", "finetune"), ("finetune", "evaluate")]
+    assert set(chain) <= edges, edges
+
+
+def test_exp_run_reruns_only_what_depends_on_the_change_and_reuses_the_run_cache(repo):
+    deciwatch = repo.dvc("exp", "run", "-S", "model=deciwatch", "-n", "dw")
+    assert ran(deciwatch.stdout) == {"pretrain", "finetune", "evaluate"}
+    finetune_only = repo.dvc("exp", "run", "-S", "model=deciwatch", "-S", "finetune.lr=0.0002", "-n", "dw-lr")
+    assert ran(finetune_only.stdout) == {"finetune", "evaluate"}
+    # Back to a (model, experiment, s) pretrained before: restored from the run cache, not retrained.
+    back = repo.dvc("exp", "run", "-S", "model=conv3d", "-S", "finetune.lr=0.0002", "-n", "c3-lr")
+    assert "pretrain" not in ran(back.stdout)
+    assert "Restored stage 'pretrain' from run-cache" in back.stdout + back.stderr
+
+
+def test_metrics_diff_and_exp_show_list_the_pck_keys(repo):
+    repo.dvc("exp", "run", "-S", "model=deciwatch", "-n", "dw-diff")
+    diff = repo.dvc("metrics", "diff", "--md").stdout
+    assert "model_pck_005" in diff and "metrics/test.json" in diff
+    between = repo.dvc("metrics", "diff", "dw", "c3-lr", "--md").stdout
+    assert "model_pck_010" in between
+    show = repo.dvc("exp", "show", "--md", "--keep", "model|experiment|^s$|pck_0", "--drop", ".*").stdout
+    assert "model" in show and "model_pck_005" in show
+    table = json.loads(repo.dvc("exp", "show", "--json").stdout)
+    assert table  # one entry per baseline, experiments under it
+
+
+def test_queued_experiments_finish(repo):
+    for s in ("1", "2"):
+        repo.dvc("exp", "run", "--queue", "-S", f"s={s}", "-S", "experiment=2", "-n", f"queued-s{s}")
+    repo.dvc("queue", "start", "-j", "1")
+    deadline = time.time() + 400
+    while time.time() < deadline:
+        status = repo.dvc("queue", "status").stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(3)
+    repo.dvc("queue", "stop", "--kill", check=False)
+    assert status.count("Success") >= 2, status
+    names = repo.dvc("exp", "ls", "--name-only").stdout
+    assert "queued-s1" in names and "queued-s2" in names
+
+
+def test_push_pull_through_a_local_remote_restores_outputs_in_a_second_clone(repo, tmp_path):
+    remote = tmp_path / "remote"
+    repo.dvc("remote", "add", "-f", "-d", "local", str(remote))
+    repo.dvc("push")
+    repo.git("add", ".dvc/config")
+    repo.git("commit", "-q", "-m", "remote")
+    clone_root = tmp_path / "clone"
+    repo.run("git", "clone", "-q", str(repo.root), str(clone_root))
+    from tests.dvc_repo import DvcRepo
+
+    clone = DvcRepo(clone_root, repo.env)
+    clone.dvc("pull")
+    assert (clone_root / "models" / "finetuned.pt").is_file()
+    assert (clone_root / "data" / "preprocessed").is_dir()
+    assert "Data and pipelines are up to date" in clone.dvc("status").stdout
