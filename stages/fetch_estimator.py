@@ -2,6 +2,7 @@
 
 from climbpose.config import load_params
 from climbpose.estimator.weights import ensure_weights
+from climbpose.errors import run_stage
 
 WEIGHTS_DIR = "models/estimator"
 
@@ -13,4 +14,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

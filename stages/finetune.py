@@ -10,6 +10,7 @@ from climbpose.train.checkpoint import CheckpointDir, fingerprint
 from climbpose.train.data import finetuning_windows
 from climbpose.train.loop import Recipe, fit
 from climbpose.train.session import EpochLogger, autocast_dtype, load_model, resolve_device, save_model
+from climbpose.errors import run_stage
 
 PRETRAINED = Path("models/pretrained.pt")
 SPLIT = Path("data/split")
@@ -39,4 +40,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -8,6 +8,7 @@ from climbpose.config import load_params
 from climbpose.data.dataset import SPLIT_SETS, format_split_rows, load_frame_store
 from climbpose.data.split import split_windows
 from climbpose.io import write_json, write_text
+from climbpose.errors import run_stage
 
 OUT = Path("data/split")
 
@@ -28,4 +29,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

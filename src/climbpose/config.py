@@ -15,10 +15,20 @@ from typing import Any
 
 import yaml
 
+from climbpose.errors import InputError
+
+from climbpose.keypoints import NAMES as KEYPOINT_NAMES
 from climbpose.models import MODEL_NAMES
 
+# Where finetuning data can come from (`data.source`) and what pretraining can read
+# (`pretrain.sources`); README "Your own data" documents each layout.
+DATA_SOURCES = ("synthetic", "climbalong", "videos")
+PRETRAIN_SOURCES = ("synthetic", "penn_action", "brace")
+# The synthesize stage's output: the only folder `data.source: synthetic` reads.
+SYNTHETIC_DIR = "data/synthetic"
 
-class ParamsError(ValueError):
+
+class ParamsError(InputError):
     """params.yaml holds an unknown key or an invalid value."""
 
 
@@ -44,6 +54,36 @@ class SynthesizeParams:
         _require(self.frames >= 1, "synthesize.frames must be >= 1")
         _require(self.width >= 64 and self.height >= 64, "synthesize.width and height must be >= 64")
         _require(self.fps >= 1, "synthesize.fps must be >= 1")
+
+
+@dataclass(frozen=True)
+class DataParams:
+    """Where the finetuning videos, estimator heatmaps and annotations come from."""
+
+    source: str
+    dir: str
+    min_first_frame_keypoints: int
+    cut_at_empty_box: bool
+    keypoint_map: dict[str, str]
+    frame_number_base: int
+
+    def validate(self) -> None:
+        _require(self.source in DATA_SOURCES, f"data.source '{self.source}' is not one of {', '.join(DATA_SOURCES)}")
+        _require(bool(self.dir.strip()), "data.dir must name a folder")
+        # Path() drops a trailing slash and a leading "./", so those spellings count as the same folder.
+        synthetic = Path(self.dir).as_posix() == SYNTHETIC_DIR
+        if self.source == "synthetic":
+            _require(synthetic, f"data.dir must be {SYNTHETIC_DIR} with data.source=synthetic (the synthesize stage writes there)")
+        else:
+            _require(not synthetic, f"data.dir must name your {self.source} folder, not {SYNTHETIC_DIR} (the synthesize stage's output)")
+        _require(0 <= self.min_first_frame_keypoints <= len(KEYPOINT_NAMES),
+                 f"data.min_first_frame_keypoints must be in [0, {len(KEYPOINT_NAMES)}]")
+        _require(self.frame_number_base >= 0, "data.frame_number_base must be >= 0")
+        for name, target in self.keypoint_map.items():
+            _require(target == "" or target in KEYPOINT_NAMES,
+                     f"data.keypoint_map.{name}: '{target}' is not a keypoint of the 25-keypoint layout (or '' to drop it)")
+        targets = [t for t in self.keypoint_map.values() if t]
+        _require(len(targets) == len(set(targets)), "data.keypoint_map maps two names onto the same keypoint")
 
 
 @dataclass(frozen=True)
@@ -109,21 +149,39 @@ class SplitParams:
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    """PCK settings (SPEC 1.7)."""
+    """PCK settings (SPEC 1.7), the classical filter baselines' search grids, inference timing."""
 
     thresholds: tuple[float, ...]
     normaliser: str
     feed_targets: bool
+    savgol_windows: tuple[int, ...]
+    savgol_polyorders: tuple[int, ...]
+    one_euro_min_cutoffs: tuple[float, ...]
+    one_euro_betas: tuple[float, ...]
+    one_euro_d_cutoff: float
+    cost_batch_size: int
 
     def validate(self) -> None:
         _require(len(self.thresholds) > 0 and all(0 < t <= 1 for t in self.thresholds), "evaluate.thresholds must be in (0, 1]")
         _require(self.normaliser in ("torso", "bbox"), f"evaluate.normaliser '{self.normaliser}' is not one of torso, bbox")
+        _require(len(self.savgol_windows) > 0 and all(w >= 3 and w % 2 == 1 for w in self.savgol_windows),
+                 "evaluate.savgol_windows must be odd lengths >= 3")
+        _require(len(self.savgol_polyorders) > 0 and all(p >= 0 for p in self.savgol_polyorders), "evaluate.savgol_polyorders must be >= 0")
+        _require(any(p < w for p in self.savgol_polyorders for w in self.savgol_windows),
+                 "evaluate.savgol_polyorders: at least one must be smaller than a window length")
+        _require(len(self.one_euro_min_cutoffs) > 0 and all(c > 0 for c in self.one_euro_min_cutoffs), "evaluate.one_euro_min_cutoffs must be > 0")
+        _require(len(self.one_euro_betas) > 0 and all(b >= 0 for b in self.one_euro_betas), "evaluate.one_euro_betas must be >= 0")
+        _require(self.one_euro_d_cutoff > 0, "evaluate.one_euro_d_cutoff must be > 0")
+        _require(self.cost_batch_size >= 0, "evaluate.cost_batch_size must be >= 0 (0: no timing)")
 
 
 @dataclass(frozen=True)
 class PretrainParams:
     """Pretraining on clean keypoint sequences with synthetic input noise (SPEC 1.4, 1.5)."""
 
+    sources: tuple[str, ...]
+    penn_action_dir: str
+    brace_dir: str
     sequences: int
     frames: int
     val_fraction: float
@@ -133,6 +191,12 @@ class PretrainParams:
     lr: float
 
     def validate(self) -> None:
+        _require(len(self.sources) > 0, "pretrain.sources must list at least one source")
+        for source in self.sources:
+            _require(source in PRETRAIN_SOURCES, f"pretrain.sources: '{source}' is not one of {', '.join(PRETRAIN_SOURCES)}")
+        _require(len(set(self.sources)) == len(self.sources), "pretrain.sources lists a source twice")
+        _require(bool(self.penn_action_dir.strip()) and bool(self.brace_dir.strip()),
+                 "pretrain.penn_action_dir and pretrain.brace_dir must name folders (dvc.yaml depends on them)")
         _require(self.sequences >= 2, "pretrain.sequences must be >= 2")
         _require(self.frames >= 2, "pretrain.frames must be >= 2")
         _require(0.0 < self.val_fraction < 1.0, "pretrain.val_fraction must be in (0, 1)")
@@ -186,6 +250,7 @@ class Params:
     experiment: int
     s: int
     seed: int
+    data: DataParams
     synthesize: SynthesizeParams
     estimator: EstimatorParams
     extract: ExtractParams
@@ -218,6 +283,10 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
     if dataclasses.is_dataclass(annotation):
         _require(isinstance(value, dict), f"'{key}' must be a mapping")
         return _build(annotation, value, prefix=f"{key}.")
+    if origin is dict:
+        _require(isinstance(value, dict), f"'{key}' must be a mapping")
+        key_type, value_type = typing.get_args(annotation)
+        return {_coerce(k, key_type, key): _coerce(v, value_type, f"{key}.{k}") for k, v in value.items()}
     if origin is tuple:
         _require(isinstance(value, (list, tuple)), f"'{key}' must be a list")
         (item_type, _) = typing.get_args(annotation)

@@ -1,23 +1,56 @@
-"""Reading and writing video files through OpenCV (frames are RGB uint8 arrays)."""
+"""Reading and writing video files through OpenCV (frames are RGB uint8 arrays).
+
+A "video" may also be a folder of frame images (what ffmpeg or a labelling tool exports), read
+in natural name order (frame_2 before frame_10).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
 
+from climbpose.errors import InputError
 from climbpose.io import atomic_path
 
 
-class VideoError(ValueError):
+class VideoError(InputError):
     """A video file that cannot be used; the message names the file and the problem."""
 
 
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def _natural_key(name: str) -> list:
+    # Numbers compare as numbers, so unpadded frame numbers keep their order.
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def frame_files(directory: str | os.PathLike) -> list[Path]:
+    """The image files of a frame folder, in natural name order."""
+    files = [p for p in Path(directory).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+    return sorted(files, key=lambda p: _natural_key(p.name))
+
+
+def _read_image(path: Path) -> np.ndarray:
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise VideoError(f"{path}: cannot read as an image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 def probe(path: str | os.PathLike) -> tuple[int, int, int, float]:
-    """Return (frame_count, width, height, fps) as reported by the container."""
+    """Return (frame_count, width, height, fps) as reported by the container (fps 0 for a frame folder)."""
+    if Path(path).is_dir():
+        files = frame_files(path)
+        if not files:
+            raise VideoError(f"{path}: a folder without frame images")
+        h, w = _read_image(files[0]).shape[:2]
+        return len(files), w, h, 0.0
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise VideoError(f"{path}: cannot open as a video")
@@ -33,7 +66,11 @@ def probe(path: str | os.PathLike) -> tuple[int, int, int, float]:
 
 
 def read_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
-    """Yield the frames of a video file as RGB uint8 arrays (H, W, 3)."""
+    """Yield the frames of a video file (or frame folder) as RGB uint8 arrays (H, W, 3)."""
+    if Path(path).is_dir():
+        for file in frame_files(path):
+            yield _read_image(file)
+        return
     if not Path(path).is_file():
         raise VideoError(f"{path}: no such file")
     cap = cv2.VideoCapture(str(path))

@@ -29,10 +29,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from climbpose.data.windows import disjoint_windows, valid_windows, window_frames, window_span
+from climbpose.errors import InputError
 
 __all__ = ["SETS", "Split", "split_windows"]
 
 SETS: tuple[str, ...] = ("train", "val", "test")
+
+
+class SplitError(InputError):
+    """The data cannot be split as asked (too few windows, windows longer than the videos)."""
 
 
 @dataclass(frozen=True)
@@ -142,14 +147,14 @@ def split_windows(
     if int(n_trials) < 1:
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
     if by == "frames" and int(block) < span:
-        raise ValueError(f"block length {block} is shorter than the window span ({span} frames for k={k}, step={step})")
+        raise SplitError(f"block length {block} is shorter than the window span ({span} frames for k={k}, step={step})")
     lengths = [len(m) for m in masks]
     if not masks or max(lengths) < span:
-        raise ValueError(f"the window span ({span} frames for k={k}, step={step}) is longer than every video "
+        raise SplitError(f"the window span ({span} frames for k={k}, step={step}) is longer than every video "
                          f"(longest: {max(lengths, default=0)} frames)")
     n_valid = sum(len(valid_windows(m, k, step)) for m in masks)
     if n_valid == 0:
-        raise ValueError(f"no valid window of k={k}, step={step} in {len(masks)} videos: too few consecutive usable frames")
+        raise SplitError(f"no valid window of k={k}, step={step} in {len(masks)} videos: too few consecutive usable frames")
 
     b_video, b_begin, b_end = _blocks(lengths, int(block), by == "videos")
     usable_cum = [np.concatenate(([0], np.cumsum(m))) for m in masks]
@@ -178,7 +183,7 @@ def split_windows(
     else:
         shares = "/".join(f"{100 * f:g}" for f in fr)
         hint = "more videos or by='frames'" if by == "videos" else "more data or a shorter block"
-        raise ValueError(f"too few windows for a {shares} split by {by}: set '{best_missing[0]}' would have no window "
+        raise SplitError(f"too few windows for a {shares} split by {by}: set '{best_missing[0]}' would have no window "
                          f"({n_valid} valid windows of k={k}, step={step} in {len(masks)} videos); use {hint}")
 
     windows = dict(zip(SETS, rows))
