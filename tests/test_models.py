@@ -70,7 +70,7 @@ def test_unknown_name_lists_valid_names():
 
 
 def test_build_model_passes_options():
-    assert build_model("conv3d", banded=False).banded is False
+    assert build_model("conv3d", banded=True).banded is True
     assert build_model("deciwatch", dropout=0.0).encoder.layers[0].dropout.p == 0.0
     assert isinstance(build_model("identity"), Identity)
 

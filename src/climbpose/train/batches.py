@@ -100,7 +100,9 @@ class WindowSet:
                 return Batch(noisy.float(), cells.float(), cells, present)
             choice = torch.randint(len(self.noise.sigmas), noisy.shape[:-1], generator=generator, device=noisy.device)
             sigmas = torch.tensor(self.noise.sigmas, device=noisy.device)[choice]
-            inputs = render_gaussians(noisy, sigmas, self.size, self.c)
+            # A keypoint the dataset lacks (Penn Action's hands, say) gets an empty input map, as
+            # an estimator that found nothing would give, not a blob at a made-up cell.
+            inputs = render_gaussians(noisy, sigmas, self.size, self.c, present=present)
             return Batch(inputs, self._target_maps(frames, cells, present), cells, present)
         if self.input_kind == "coordinates":
             return Batch(self.input_cells[frames].float(), cells.float(), cells, present)

@@ -19,12 +19,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from climbpose.evaluate import PCKResult, metric_key, pck_counts
 from climbpose.heatmaps import argmax_cells
 from climbpose.train.batches import Batch, WindowSet
 from climbpose.train.checkpoint import CheckpointDir
+from climbpose.train.distributed import SINGLE, Rank, mean_over_ranks, shard
 
 THRESHOLDS = (0.05, 0.1, 0.2)
 
@@ -116,11 +118,14 @@ def fit(
     on_epoch: Callable[[dict[str, Any]], None] = lambda record: None,
     autocast: torch.dtype | None = None,
     desc: str = "train",
+    rank: Rank = SINGLE,
 ) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
     """Train `model` by the recipe; return the selected weights and the per-epoch history.
 
     `on_epoch` receives every epoch's record, including those replayed from a checkpoint,
-    so a logger rebuilt after a restart ends up identical to an uninterrupted one.
+    so a logger rebuilt after a restart ends up identical to an uninterrupted one. Under
+    torchrun (`rank.world` > 1) each rank trains on its slice of every batch; only rank 0
+    writes the checkpoint.
     """
     validation_seed = _epoch_seed(seed, 0)  # training epochs count from 1, so 0 is free for validation
     if not any(p.requires_grad for p in model.parameters()):
@@ -130,6 +135,7 @@ def fit(
         on_epoch(record)
         return copy.deepcopy(model.state_dict()), [record]
     optimiser = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    trained = DistributedDataParallel(model) if rank.world > 1 else model
     select_key = metric_key("pck", recipe.select_threshold)
     state = checkpoint.load()
     if state is None:
@@ -157,12 +163,16 @@ def fit(
         bar = tqdm(train.epoch(recipe.batch_size, generator, recipe.windows_per_epoch),
                    total=math.ceil(total / recipe.batch_size), desc=f"{desc} epoch {epoch}", unit="batch", leave=False, disable=None)
         for index, batch in enumerate(bar):
-            loss = _step(model, optimiser, batch, autocast)
+            if len(batch.inputs) < rank.world:
+                continue  # a last batch too small to give every rank a window
+            part = shard(batch, rank)
+            loss = _step(trained, optimiser, part, autocast)
             if not math.isfinite(loss):
                 raise TrainingError(f"{desc}: loss became {loss} at epoch {epoch}, batch {index}")
-            loss_sum += loss * len(batch.inputs)
-            seen += len(batch.inputs)
+            loss_sum += loss * len(part.inputs)
+            seen += len(part.inputs)
             bar.set_postfix(loss=f"{loss:.4g}")
+        loss_sum, seen = mean_over_ranks(loss_sum, seen, rank, train.device)
         seconds = time.perf_counter() - started
         val_loss, val_pck = _validate(model, val, recipe, validation_seed, size, autocast)
 
@@ -178,8 +188,9 @@ def fit(
                          int(lr_reduced), seconds, seen)
         state["history"].append(record)
         state["epoch"] = epoch
-        checkpoint.save({**state, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                         "torch_rng": torch.get_rng_state()})
+        if rank.main:
+            checkpoint.save({**state, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                             "torch_rng": torch.get_rng_state()})
         on_epoch(record)
         print(f"{desc} epoch {epoch}: " + ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"))
     return state["best_weights"], state["history"]
@@ -190,7 +201,7 @@ def _record(epoch: int, train_loss: float, val_loss: float, val_pck: dict[str, f
     """One row of the per-epoch history (the keys of the training plots)."""
     return {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
             **{f"val_{key}": value for key, value in val_pck.items()}, "lr": lr, "lr_reduced": lr_reduced,
-            "seconds": seconds, "windows_per_s": windows / seconds if seconds > 0 else 0.0}
+            "windows": windows, "seconds": seconds, "windows_per_s": windows / seconds if seconds > 0 else 0.0}
 
 
 def _step(model: nn.Module, optimiser: torch.optim.Optimizer, batch: Batch, autocast: torch.dtype | None) -> float:
