@@ -1,19 +1,24 @@
-"""Stage preprocess: estimator heatmaps -> normalised inputs, annotated keypoints -> target heatmaps."""
+"""Stage preprocess: estimator heatmaps -> normalised inputs, annotated keypoints -> target heatmaps.
+
+The videos, their estimator output and their annotations come from `data.source`
+(`climbpose.data.sources.finetuning`); videos a source cannot use are listed and skipped.
+"""
 
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from climbpose.config import load_params
 from climbpose.data.preprocess import preprocess_video
+from climbpose.data.sources import SourceError
+from climbpose.data.sources.finetuning import Skipped, finetuning_videos
+from climbpose.errors import run_stage
 from climbpose.io import save_npz, write_json
 
 EXTRACTED = Path("data/extracted")
-KEYPOINTS = Path("data/synthetic/keypoints")
 OUT = Path("data/preprocessed")
 
 
@@ -25,16 +30,18 @@ def member_bytes(path: Path) -> dict[str, int]:
 
 def main() -> None:
     params = load_params()
-    files = sorted(EXTRACTED.glob("*.npz"))
     totals = {"frames": 0, "frames_usable": 0, "keypoints_present": 0, "input_maps_all_zero": 0, "input_bytes": 0, "target_bytes": 0}
-    for path in tqdm(files, desc="preprocess", unit="video"):
-        with np.load(path) as estimate, np.load(KEYPOINTS / path.name) as annotation:
-            result = preprocess_video(
-                estimate["heatmaps"], estimate["bboxes"], estimate["detected"], annotation["keypoints"],
-                c=params.heatmaps.c, sigma=params.heatmaps.sigma,
-            )
-        out = OUT / path.name
+    written, skipped = 0, []
+    for video in tqdm(finetuning_videos(params.data, EXTRACTED, params.heatmaps.size), desc="preprocess", unit="video"):
+        if isinstance(video, Skipped):
+            skipped.append(video)
+            tqdm.write(f"skipped {video.name}: {video.reason}")
+            continue
+        result = preprocess_video(video.heatmaps, video.bboxes, video.detected, video.keypoints,
+                                  c=params.heatmaps.c, sigma=params.heatmaps.sigma)
+        out = OUT / f"{video.name}.npz"
         save_npz(out, **result)
+        written += 1
         usable = result["usable"]
         sizes = member_bytes(out)
         totals["frames"] += len(usable)
@@ -44,14 +51,22 @@ def main() -> None:
         totals["input_maps_all_zero"] += int(((result["inputs"].max(axis=(2, 3)) == 0) & usable[:, None]).sum())
         totals["input_bytes"] += sizes["inputs"]
         totals["target_bytes"] += sizes["targets"]
+    if not written:
+        raise SourceError(f"{params.data.dir}: every video of data.source={params.data.source} was skipped")
     frames = max(totals["frames"], 1)
-    write_json("metrics/preprocess.json", {
-        "videos": len(files),
+    metrics = {
+        "videos": written,
         **{k: totals[k] for k in ("frames", "frames_usable", "keypoints_present", "input_maps_all_zero")},
         "input_bytes_per_frame": round(totals["input_bytes"] / frames),
         "target_bytes_per_frame": round(totals["target_bytes"] / frames),
-    })
+    }
+    # Only sources that can skip report it, so the synthetic default's metrics stay as they were.
+    if params.data.source != "synthetic":
+        metrics["videos_skipped"] = len(skipped)
+    if skipped:
+        print(f"preprocess: {len(skipped)} videos skipped: {', '.join(s.name for s in skipped)}")
+    write_json("metrics/preprocess.json", metrics)
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

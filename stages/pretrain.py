@@ -1,19 +1,22 @@
-"""Stage pretrain: the selected model learns to denoise clean synthetic keypoint sequences (SPEC 1.4)."""
+"""Stage pretrain: the selected model learns to denoise clean keypoint sequences (SPEC 1.4).
+
+The sequences come from `pretrain.sources`: the synthetic motion generator, Penn Action and
+BRACE, in any combination (`climbpose.data.sources.pretraining`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from climbpose.config import load_params
-from climbpose.synth import sample_keypoint_sequence
+from climbpose.data.sources.pretraining import pretraining_data
+from climbpose.data.windows import window_span
+from climbpose.errors import run_stage
 from climbpose.train.batches import NoiseSpec
 from climbpose.train.checkpoint import CheckpointDir, fingerprint
 from climbpose.train.data import pretraining_windows
 from climbpose.train.loop import Recipe, fit
 from climbpose.train.session import EpochLogger, autocast_dtype, new_model, resolve_device, save_model
-
-# Offset so pretraining motions never reuse the seeds of the rendered videos.
-SEQUENCE_SEED_OFFSET = 1_000_000
 
 
 def main() -> None:
@@ -22,17 +25,17 @@ def main() -> None:
     device = resolve_device(params.train.device)
     model = new_model(params.model, params.seed, h.size, params.split.window, device)
 
-    seeds = [int(np.random.SeedSequence([params.seed, SEQUENCE_SEED_OFFSET + i]).generate_state(1)[0]) for i in range(p.sequences)]
-    sequences = [sample_keypoint_sequence(seed, p.frames) for seed in seeds]
-    n_val = max(1, round(p.val_fraction * len(sequences)))
+    data = pretraining_data(p.sources, params.seed, p.val_fraction, window_span(params.split.window, params.frame_step),
+                            synthetic=(p.sequences, p.frames), dirs={"penn_action": p.penn_action_dir, "brace": p.brace_dir})
     noise = NoiseSpec.for_run(params.experiment, params.s)
 
     def windows(seqs: list[np.ndarray], disjoint: bool):
         return pretraining_windows(seqs, params.split.window, params.frame_step, h.size, h.c, h.sigma,
                                    noise, model.input_kind, device, disjoint=disjoint)
 
-    train, val = windows(sequences[:-n_val], False), windows(sequences[-n_val:], True)
+    train, val = windows(data.train, False), windows(data.val, True)
     print(f"pretrain {params.model}, experiment {params.experiment}, s={params.s}: {len(train)} training, {len(val)} validation windows on {device}")
+    print("pretraining sequences: " + ", ".join(f"{k} {v}" for k, v in data.counts.items()))
 
     recipe = Recipe(lr=p.lr, batch_size=p.batch_size, max_epochs=p.max_epochs, windows_per_epoch=p.windows_per_epoch,
                     select_threshold=0.2, lr_patience=params.train.lr_patience,
@@ -40,7 +43,7 @@ def main() -> None:
     config = {"model": params.model, "experiment": params.experiment, "s": params.s, "seed": params.seed,
               "pretrain": vars(p), "heatmaps": vars(h), "window": params.split.window, "recipe": vars(recipe)}
     logger = EpochLogger("dvclive/pretrain")
-    weights, history = fit(model, train, val, recipe, CheckpointDir("checkpoints/pretrain", fingerprint(config, [])),
+    weights, history = fit(model, train, val, recipe, CheckpointDir("checkpoints/pretrain", fingerprint(config, data.files)),
                            seed=params.seed, size=h.size, on_epoch=logger,
                            autocast=autocast_dtype(params.train.precision, device), desc="pretrain")
     logger.close()
@@ -48,4 +51,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

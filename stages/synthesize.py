@@ -1,4 +1,8 @@
-"""Stage synthesize: render the embedded default dataset (climbing videos + exact keypoints)."""
+"""Stage synthesize: render the embedded default dataset (climbing videos + exact keypoints).
+
+With another `data.source` nothing is rendered: the output folders are left empty (DVC needs
+them to exist) and the stage takes no time.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from climbpose.config import SynthesizeParams, load_params
+from climbpose.errors import run_stage
 from climbpose.io import save_npz
 from climbpose.synth import generate_video
 from climbpose.video import write_mp4
@@ -28,6 +33,11 @@ def render_one(job: tuple[int, int, SynthesizeParams]) -> str:
 def main() -> None:
     params = load_params()
     p = params.synthesize
+    if params.data.source != "synthetic":
+        for folder in ("videos", "keypoints"):
+            (OUT / folder).mkdir(parents=True, exist_ok=True)
+        print(f"synthesize: data.source is {params.data.source}; nothing to render")
+        return
     # One independent seed per video, so adding videos does not change the existing ones.
     seeds = [int(np.random.SeedSequence([params.seed, i]).generate_state(1)[0]) for i in range(p.videos)]
     jobs = [(i, seed, p) for i, seed in enumerate(seeds)]
@@ -37,4 +47,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

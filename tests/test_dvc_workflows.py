@@ -54,7 +54,7 @@ def test_exp_run_reruns_only_what_depends_on_the_change_and_reuses_the_run_cache
     # Back to a (model, experiment, s) pretrained before: restored from the run cache, not retrained.
     back = repo.dvc("exp", "run", "-S", "model=conv3d", "-S", "finetune.lr=0.0002", "-n", "c3-lr")
     assert "pretrain" not in ran(back.stdout)
-    assert "Restored stage 'pretrain' from run-cache" in back.stdout + back.stderr
+    assert "Stage 'pretrain' is cached - skipping run" in back.stdout + back.stderr
 
 
 def test_metrics_diff_and_exp_show_list_the_pck_keys(repo):

@@ -1,0 +1,79 @@
+"""Figure 1: finetuning curves per model across runs (training loss, validation loss, validation PCK@0.05).
+
+One row per model, one line per run (coloured by its "s.e" name, the same colour in every row),
+dots where the plateau rule reduced the learning rate, and the identity function's validation
+PCK@0.05 as a horizontal line (one per distinct value: experiment 3's half-rate windows differ).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on the machines this runs on
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+from climbpose.io import atomic_path  # noqa: E402
+from climbpose.report.experiments import Run  # noqa: E402
+from climbpose.report.tables import MODELS  # noqa: E402
+
+PANELS = (("train_loss", "training loss"), ("val_loss", "validation loss"), ("val_pck_005", "validation PCK@0.05 (%)"))
+RUN_LABELS = [f"{s}.{e}" for s in (1, 2) for e in (1, 2, 3)]
+COLORS = dict(zip(RUN_LABELS, plt.get_cmap("tab10").colors))
+
+
+def finetuning_figure(entries: Sequence[tuple[Run, dict[str, dict[int, float]]]], paths: Sequence[str | Path]) -> None:
+    """Draw Figure 1 from (run, history) pairs, at most one run per (model, s.e), into each path (PNG, PDF...)."""
+    fig, axes = plt.subplots(len(MODELS), len(PANELS), figsize=(13, 3.0 * len(MODELS)), squeeze=False, sharex="row")
+    seen_labels: set[str] = set()
+    for row, (model, title) in enumerate(MODELS):
+        runs = sorted(((run, h) for run, h in entries if run.model == model and h), key=lambda item: item[0].label)
+        for col, (key, name) in enumerate(PANELS):
+            ax = axes[row, col]
+            ax.grid(True, alpha=0.3)
+            ax.set_title(f"{title}: {name}", fontsize=10)
+            if row == len(MODELS) - 1:
+                ax.set_xlabel("epoch")
+            if not runs:
+                ax.text(0.5, 0.5, "no runs", ha="center", va="center", transform=ax.transAxes, color="grey")
+                continue
+            for run, history in runs:
+                series = history.get(key, {})
+                if not series:
+                    continue
+                epochs = sorted(series)
+                color = COLORS.get(run.label, "black")
+                ax.plot(epochs, [series[e] for e in epochs], color=color, lw=1.6, marker=None)
+                seen_labels.add(run.label)
+                reduced = [e for e, flag in history.get("lr_reduced", {}).items() if flag and e in series]
+                ax.plot(reduced, [series[e] for e in reduced], ls="none", marker="o", ms=7, mfc="white", mec=color, mew=2)
+            if key == "val_pck_005":
+                identity = sorted({v for run, _ in runs if (v := run.value("val", "identity_pck_005")) is not None})
+                for value in identity:
+                    ax.axhline(value, color="black", ls="--", lw=1)
+                for value, text in _identity_labels(runs, identity):
+                    ax.annotate(text, (1.0, value), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8)
+            elif any(history.get(key) for _, history in runs):
+                ax.set_yscale("log")  # losses fall by orders of magnitude between runs and epochs
+    handles = [Line2D([], [], color=COLORS[label], lw=2, label=f"run {label}") for label in RUN_LABELS if label in seen_labels]
+    handles += [Line2D([], [], ls="none", marker="o", mfc="white", mec="black", mew=2, label="lr reduced"),
+                Line2D([], [], color="black", ls="--", lw=1, label="identity function")]
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, fontsize=10)
+    fig.suptitle("Figure 1: finetuning per model and run (s.e)", y=0.995, fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.965))
+    for path in paths:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip("."))
+    plt.close(fig)
+
+
+def _identity_labels(runs, values: list[float]) -> list[tuple[float, str]]:
+    """Which experiments each identity line belongs to, e.g. 'identity e1, e2'."""
+    labels = []
+    for value in values:
+        experiments = sorted({run.experiment for run, _ in runs if run.value("val", "identity_pck_005") == value})
+        labels.append((value, "identity " + ", ".join(f"e{e}" for e in experiments)))
+    return labels

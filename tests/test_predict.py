@@ -1,0 +1,430 @@
+"""Tests of `climbpose predict`: the sliding-window refiner (known answers), the whole command on
+generated clips with the real BlazePose model (video, folder of frames, short clip, frames without a
+person, precomputed heatmaps), its outputs, and its one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from climbpose.__main__ import main
+from climbpose.estimator import BlazePose
+from climbpose.estimator import weights as wt
+from climbpose.evaluate import pck
+from climbpose.heatmaps import argmax_cells, cells_to_image, normalise, render_gaussians, to_box_cells
+from climbpose.keypoints import K, NAMES
+from climbpose.models import build_model
+from climbpose.predict import CSV_COLUMNS, WindowRefiner
+from climbpose.synth import generate_video
+from climbpose.train.session import save_model
+from climbpose.video import read_frames, write_mp4
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL_DIR = REPO / "models" / "estimator"  # gitignored: downloads survive between test runs
+SEED, FRAMES = 1, 30  # a clip on which the estimator is decent (PCK@0.1 ~70%)
+
+
+# -- fixtures -------------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """As `predict` runs the model: one intra-op thread (small tensors; the CPU may be shared)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def estimator_dir() -> Path:
+    wt.ensure_weights(MODEL_DIR)
+    return MODEL_DIR
+
+
+def averaging_conv3d() -> nn.Module:
+    """A Conv3D whose output is the mean over the window's +-2 frames at the same pixel and keypoint
+    (a real temporal filter with a known effect: the heatmaps are smoothed in time)."""
+    model = build_model("conv3d")
+    with torch.no_grad():
+        model.conv.weight.zero_()
+        model.conv.bias.zero_()
+        for k in range(K):
+            model.conv.weight[k, k, :, 2, 2] = 1 / 5
+    return model
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("predict")
+
+
+@pytest.fixture(scope="module")
+def model_file(workdir) -> Path:
+    path = workdir / "averaging.pt"
+    save_model(path, "conv3d", 56, 5, averaging_conv3d().state_dict(), [])
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip(workdir) -> tuple[Path, np.ndarray]:
+    frames, keypoints = generate_video(SEED, FRAMES)
+    path = workdir / "climb.mp4"
+    write_mp4(path, frames, fps=30)
+    return path, keypoints
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    """The real CLI entry (`python -m climbpose` / the `climbpose` script call this main)."""
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def predict_args(input_path: Path, out: Path, model: Path, estimator_dir: Path, *extra: str) -> list[str]:
+    return ["predict", str(input_path), "--out", str(out), "--model", str(model),
+            "--estimator-dir", str(estimator_dir), "--quiet", *extra]
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=True, dtype={"detected": str})
+
+
+@pytest.fixture(scope="module")
+def video_run(clip, model_file, estimator_dir, workdir) -> Path:
+    out = workdir / "video_out"
+    assert main(predict_args(clip[0], out, model_file, estimator_dir, "--threads", "2")) == 0
+    return out
+
+
+# -- the refiner: known answers -------------------------------------------------------------------
+
+class PositionModel(nn.Module):
+    """A coordinate "model" that adds each frame's position in its window (0..T-1) to its input, so
+    the combined output of a frame tells which window positions it was seen at."""
+
+    input_kind = "coordinates"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + torch.arange(x.shape[1], dtype=x.dtype)[None, :, None, None]
+
+
+def refine(model: nn.Module, detected: list[bool], step: int = 1, chunk: int = 48, group: int = 16,
+           fast: bool = True, inputs: torch.Tensor | None = None) -> dict[int, np.ndarray]:
+    """Feed frames the way predict does (groups of detected frames, gaps) -> {frame: refined cells}."""
+    refiner = WindowRefiner(model, 5, step=step, batch_size=4, chunk=chunk, fast=fast)
+    if inputs is None:
+        inputs = torch.arange(len(detected), dtype=torch.float32)[:, None, None].expand(-1, K, 2) * 100
+    out: dict[int, np.ndarray] = {}
+    pending: list[int] = []
+
+    def collect(done):
+        for frames, cells in done:
+            out.update(zip(frames.tolist(), cells))
+
+    def drain():
+        if pending:
+            collect(refiner.push(list(pending), inputs[pending]))
+            pending.clear()
+
+    for t, ok in enumerate(detected):
+        if ok:
+            pending.append(t)
+            if len(pending) >= group:
+                drain()
+        else:
+            drain()
+            collect(refiner.gap(t))
+    drain()
+    collect(refiner.finish())
+    return out
+
+
+def offsets(out: dict[int, np.ndarray]) -> dict[int, float]:
+    """The added position mean of each frame (input was 100 * t)."""
+    return {t: float(cells[0, 0] - 100 * t) for t, cells in sorted(out.items())}
+
+
+def test_windows_average_and_edges():
+    # 10 frames, windows start at 0..5; frame t sits at positions t - s of the windows covering it.
+    got = offsets(refine(PositionModel(), [True] * 10))
+    # The first and last frames are in one window each (positions 0 and 4), middle ones in five.
+    assert got == {0: 0.0, 1: 0.5, 2: 1.0, 3: 1.5, 4: 2.0, 5: 2.0, 6: 2.5, 7: 3.0, 8: 3.5, 9: 4.0}
+
+
+def test_windows_never_cross_a_gap_and_short_runs_are_padded():
+    detected = [True] * 6 + [False] + [True] * 2 + [False, False] + [True] * 5
+    got = offsets(refine(PositionModel(), detected))
+    assert set(got) == {0, 1, 2, 3, 4, 5, 7, 8, 11, 12, 13, 14, 15}  # no output for frames without a person
+    assert [got[t] for t in range(6)] == [0.0, 0.5, 1.5, 2.5, 3.5, 4.0]  # run 0..5: windows 0..4 and 1..5
+    # Run 7..8 (2 frames) gets one window [7, 7, 8, 8, 8]: 1 left copy, real frames at positions 1, 2.
+    assert (got[7], got[8]) == (1.0, 2.0)
+    assert [got[t] for t in range(11, 16)] == [0.0, 1.0, 2.0, 3.0, 4.0]  # exactly one window
+
+
+def test_step_two_interleaves_and_gaps_only_cut_their_own_frames():
+    # Frame 5 (odd) has no person: the odd frames are cut there, the even ones are not
+    # (as in training, where the skipped frame between window frames need not have a person).
+    detected = [True] * 20
+    detected[5] = False
+    got = offsets(refine(PositionModel(), detected, step=2))
+    assert set(got) == set(range(20)) - {5}
+    even = [got[t] for t in range(0, 20, 2)]  # 10 frames: windows start at 0..5 of that sequence
+    assert even == [0.0, 0.5, 1.0, 1.5, 2.0, 2.0, 2.5, 3.0, 3.5, 4.0]
+    assert (got[1], got[3]) == (1.0, 2.0)  # odd piece 1, 3: one padded window [1, 1, 3, 3, 3]
+    odd_tail = [got[t] for t in range(7, 20, 2)]  # 7 frames: windows start at 0..2
+    assert odd_tail == [0.0, 0.5, 1.0, 2.0, 3.0, 3.5, 4.0]
+
+
+def test_chunking_and_grouping_do_not_change_results():
+    detected = [True] * 17 + [False] + [True] * 3 + [False] + [True] * 30
+    reference = refine(PositionModel(), detected, chunk=1000, group=1000)
+    for chunk, group in ((1, 1), (3, 7), (8, 2)):
+        got = refine(PositionModel(), detected, chunk=chunk, group=group)
+        assert got.keys() == reference.keys()
+        for t in got:
+            np.testing.assert_allclose(got[t], reference[t], atol=1e-5)
+
+
+def test_factorised_conv3d_equals_the_model():
+    torch.manual_seed(0)
+    model = build_model("conv3d").eval()
+    detected = [True] * 23 + [False] + [True] * 3 + [False] * 2 + [True] * 9
+    maps = normalise(torch.rand(len(detected), K, 20, 20) ** 8)  # any map size: the model is convolutional
+    fast = refine(model, detected, chunk=7, fast=True, inputs=maps)
+    generic = refine(model, detected, chunk=7, fast=False, inputs=maps)
+    assert fast.keys() == generic.keys()
+    mismatches = sum(int((fast[t] != generic[t]).any(axis=-1).sum()) for t in fast)
+    assert mismatches <= 2  # exact up to float rounding, which may flip a near-tie argmax
+
+
+def test_a_long_run_uses_bounded_memory():
+    refiner = WindowRefiner(PositionModel(), 5, chunk=16)
+    for t in range(0, 400, 10):
+        refiner.push(list(range(t, t + 10)), torch.zeros(10, K, 2))
+        assert all(len(s.frames) < 16 + 4 + 10 for s in refiner._sequences.values())
+
+
+# -- the command on real clips --------------------------------------------------------------------
+
+def box_cells(pixels: np.ndarray, boxes: np.ndarray, size: int = 56) -> np.ndarray:
+    """Image pixels -> cells of each frame's box grid (inverse of cells_to_image)."""
+    return (pixels - boxes[:, None, :2]) * size / (boxes[:, None, 2:] - boxes[:, None, :2])
+
+
+def test_video_outputs_and_refined_not_worse(video_run, clip, estimator_dir):
+    path, truth = clip
+    table = read_csv(video_run / "climb.keypoints.csv")
+    assert tuple(table.columns) == CSV_COLUMNS
+    assert len(table) == FRAMES * K * 2
+    assert set(table["source"]) == {"raw", "refined"}
+    assert (table.groupby("frame").size() == 2 * K).all()
+    assert list(table["keypoint"][:K]) == list(NAMES)
+    data = json.loads((video_run / "climb.keypoints.json").read_text())
+    assert len(data["frames"]) == FRAMES and data["model"] == "conv3d" and data["step"] == 1
+    assert sum(1 for _ in read_frames(video_run / "climb.overlay.mp4")) == FRAMES
+    frame0 = next(read_frames(video_run / "climb.overlay.mp4"))
+    assert frame0.shape == (960, 540, 3)
+
+    detected = np.array([f["detected"] for f in data["frames"]])
+    assert detected.sum() >= FRAMES - 2
+    boxes = np.array([f["bbox"] for f in data["frames"] if f["detected"]], np.float64)
+    gt = truth[detected][..., :2]
+    gt_cells, _ = to_box_cells(gt, boxes, 56)
+    result = {}
+    for source in ("raw", "refined"):
+        rows = table[table["source"] == source]
+        xy = rows[["x", "y"]].to_numpy().reshape(FRAMES, K, 2)[detected]
+        result[source] = pck(box_cells(xy, boxes), gt_cells.numpy(), np.isfinite(gt).all(-1)).pck(0.1)
+    assert result["raw"] > 50  # the estimator works on this clip, so the comparison means something
+    assert result["refined"] >= result["raw"]
+
+    # The raw keypoints are the argmax of the training-preprocessed estimator maps, through the box.
+    est = BlazePose(estimator_dir, num_threads=2)
+    frames = list(read_frames(path))
+    estimates = [est(f) for f in frames[:8]]
+    maps = np.stack([e.heatmaps.astype(np.float16) for e in estimates]).astype(np.float32)
+    cells = argmax_cells(normalise(torch.from_numpy(maps)).half().float())
+    expected = cells_to_image(cells, torch.from_numpy(np.stack([e.bbox for e in estimates])), 56).numpy()
+    raw = table[table["source"] == "raw"][["x", "y"]].to_numpy().reshape(FRAMES, K, 2)[:8]
+    np.testing.assert_allclose(raw, expected, atol=0.006)
+
+
+def test_folder_of_frames_gives_the_same_result(video_run, clip, model_file, estimator_dir, workdir, capsys):
+    folder = workdir / "frames"
+    folder.mkdir()
+    import cv2
+
+    for t, frame in enumerate(read_frames(clip[0])):  # the decoded video: the same pixels
+        cv2.imwrite(str(folder / f"f_{t}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))  # f_10 after f_9
+    (folder / "notes.txt").write_text("not a frame")
+    code, out, err = run(predict_args(folder, workdir / "folder_out", model_file, estimator_dir, "--no-video",
+                                      "--threads", "2"), capsys)
+    assert code == 0, err
+    assert not (workdir / "folder_out" / "frames.overlay.mp4").exists()
+    got = read_csv(workdir / "folder_out" / "frames.keypoints.csv")
+    pd.testing.assert_frame_equal(got, read_csv(video_run / "climb.keypoints.csv"))
+
+
+def test_clip_shorter_than_a_window(clip, model_file, estimator_dir, workdir, capsys):
+    short = workdir / "short.mp4"
+    write_mp4(short, list(read_frames(clip[0]))[:3], fps=30)
+    code, out, err = run(predict_args(short, workdir / "short_out", model_file, estimator_dir), capsys)
+    assert code == 0, err
+    table = read_csv(workdir / "short_out" / "short.keypoints.csv")
+    assert len(table) == 3 * K * 2
+    detected = table["detected"] == "true"
+    assert detected.all()
+    assert table[["x", "y"]].notna().all().all()
+    assert sum(1 for _ in read_frames(workdir / "short_out" / "short.overlay.mp4")) == 3
+
+
+def test_frames_without_a_person_are_kept_and_marked(clip, model_file, estimator_dir, workdir, capsys):
+    frames = list(read_frames(clip[0]))[:20]
+    blank = np.full_like(frames[0], 128)
+    for t in (8, 9, 10):
+        frames[t] = blank
+    path = workdir / "gap.mp4"
+    write_mp4(path, frames, fps=30)
+    code, out, err = run(predict_args(path, workdir / "gap_out", model_file, estimator_dir), capsys)
+    assert code == 0, err
+    table = read_csv(workdir / "gap_out" / "gap.keypoints.csv")
+    assert len(table) == 20 * K * 2
+    gap = table["frame"].isin([8, 9, 10])
+    assert (table.loc[gap, "detected"] == "false").all()
+    assert table.loc[gap, ["x", "y", "score"]].isna().all().all()  # empty, not invented
+    assert (table.loc[~gap, "detected"] == "true").all()
+    assert table.loc[~gap, ["x", "y"]].notna().all().all()
+    data = json.loads((workdir / "gap_out" / "gap.keypoints.json").read_text())
+    assert data["frames"][9]["detected"] is False and data["frames"][9]["bbox"] is None
+    assert data["frames"][9]["refined"]["nose"] == {"x": None, "y": None, "score": None}
+    assert sum(1 for _ in read_frames(workdir / "gap_out" / "gap.overlay.mp4")) == 20
+    assert "20 frames, 17 with a person" in out
+
+
+def test_precomputed_heatmaps_known_answer(model_file, workdir, capsys):
+    """Gaussians at a fixed cell, one outlier frame, two frames without a person: the averaging
+    model removes the outlier, keeps the gap empty, and cells map to pixels through each box."""
+    t_total, true_cell, outlier = 16, (20, 30), 5
+    cells = torch.tensor(true_cell).expand(t_total, K, 2).clone()
+    cells[outlier] = torch.tensor([40, 10])
+    maps = render_gaussians(cells, 1.5, 56) / 255  # any positive scale: predict normalises
+    bboxes = np.tile(np.float32([100, 50, 212, 162]), (t_total, 1))  # 2 px per cell
+    bboxes[:, [0, 2]] += np.arange(t_total)[:, None]  # a moving box
+    detected = np.ones(t_total, bool)
+    detected[[10, 11]] = False
+    bboxes[~detected] = 0
+    npz = workdir / "replay.npz"
+    np.savez(npz, heatmaps=maps.numpy().astype(np.float16), bboxes=bboxes, detected=detected)
+    video = workdir / "replay.mp4"
+    write_mp4(video, [np.zeros((240, 320, 3), np.uint8)] * t_total, fps=25)
+    out_dir = workdir / "replay_out"
+    code, out, err = run(["predict", str(video), "--out", str(out_dir), "--model", str(model_file),
+                          "--estimator", "precomputed", "--precomputed", str(npz), "--quiet"], capsys)
+    assert code == 0, err
+    table = read_csv(out_dir / "replay.keypoints.csv")
+    raw = table[table["source"] == "raw"][["x", "y"]].to_numpy().reshape(t_total, K, 2)
+    refined = table[table["source"] == "refined"][["x", "y"]].to_numpy().reshape(t_total, K, 2)
+    expected = np.broadcast_to(bboxes[:, None, :2] + np.array(true_cell) * 2.0, (t_total, K, 2))
+    keep = detected.copy()
+    keep[outlier] = False
+    np.testing.assert_allclose(raw[keep], expected[keep], atol=0.01)
+    np.testing.assert_allclose(raw[outlier], np.broadcast_to(bboxes[outlier, :2] + [80.0, 20.0], (K, 2)), atol=0.01)
+    np.testing.assert_allclose(refined[detected], expected[detected], atol=0.01)  # the outlier is gone
+    assert np.isnan(refined[~detected]).all() and np.isnan(raw[~detected]).all()
+    assert sum(1 for _ in read_frames(out_dir / "replay.overlay.mp4")) == t_total
+
+    # Experiment-3 spacing: windows of every 2nd frame, every frame still gets an output.
+    code, out, err = run(["predict", str(video), "--out", str(out_dir / "step2"), "--model", str(model_file),
+                          "--estimator", "precomputed", "--precomputed", str(npz), "--step", "2",
+                          "--no-video", "--quiet"], capsys)
+    assert code == 0, err
+    data = json.loads((out_dir / "step2" / "replay.keypoints.json").read_text())
+    assert data["step"] == 2
+    assert [f["refined"]["nose"]["x"] is not None for f in data["frames"]] == detected.tolist()
+
+    # The identity "model" returns the estimator's keypoints; DeciWatch (coordinates) runs too.
+    for name in ("identity", "deciwatch"):
+        torch.manual_seed(0)
+        path = workdir / f"{name}.pt"
+        save_model(path, name, 56, 5, build_model(name).state_dict(), [])
+        code, out, err = run(["predict", str(video), "--out", str(out_dir / name), "--model", str(path),
+                              "--estimator", "precomputed", "--precomputed", str(npz), "--no-video", "--quiet"], capsys)
+        assert code == 0, err
+        table = read_csv(out_dir / name / "replay.keypoints.csv")
+        refined = table[table["source"] == "refined"][["x", "y"]].to_numpy().reshape(t_total, K, 2)
+        assert np.isfinite(refined[detected]).all() and np.isnan(refined[~detected]).all()
+        if name == "identity":
+            np.testing.assert_array_equal(refined, raw)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+def one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code != 0
+    # What a terminal shows: a progress bar is redrawn after "\r" and erased when it closes.
+    lines = [line.split("\r")[-1] for line in err.split("\n")]
+    lines = [line for line in lines if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_unreadable_video_through_python_m(workdir):
+    bad = workdir / "garbage.mp4"
+    bad.write_bytes(b"\x00" * 100)
+    proc = subprocess.run([sys.executable, "-m", "climbpose", "predict", str(bad), "--out", str(workdir / "g")],
+                          capture_output=True, text=True, cwd=workdir)
+    one_line_error(proc.returncode, proc.stderr, str(bad))  # no FFmpeg chatter either
+
+
+def test_missing_input_through_python_m(workdir):
+    missing = workdir / "no_such_clip.mp4"
+    proc = subprocess.run([sys.executable, "-m", "climbpose", "predict", str(missing), "--out", str(workdir / "x")],
+                          capture_output=True, text=True, cwd=workdir)
+    one_line_error(proc.returncode, proc.stderr, str(missing))
+    assert not (workdir / "x").exists()
+
+
+def test_missing_model_through_console_script(clip, workdir):
+    script = Path(sys.executable).parent / "climbpose"
+    if not script.exists():
+        pytest.skip("the climbpose console script is not installed in this environment")
+    proc = subprocess.run([str(script), "predict", str(clip[0]), "--out", str(workdir / "y")],
+                          capture_output=True, text=True, cwd=workdir)  # no models/finetuned.pt here
+    one_line_error(proc.returncode, proc.stderr, "models/finetuned.pt", "make repro")
+
+
+def test_unreadable_inputs_name_the_file(model_file, workdir, capsys):
+    bad = workdir / "broken.mp4"
+    bad.write_text("this is not a video")
+    code, _, err = run(["predict", str(bad), "--out", str(workdir / "z"), "--model", str(model_file)], capsys)
+    one_line_error(code, err, str(bad))
+    empty = workdir / "empty_folder"
+    empty.mkdir()
+    code, _, err = run(["predict", str(empty), "--out", str(workdir / "z"), "--model", str(model_file)], capsys)
+    one_line_error(code, err, str(empty))
+    frames = workdir / "bad_frames"
+    frames.mkdir()
+    (frames / "0001.png").write_bytes(b"not a png")
+    code, _, err = run(["predict", str(frames), "--out", str(workdir / "z"), "--model", str(model_file)], capsys)
+    one_line_error(code, err, str(frames / "0001.png"))
+    junk_model = workdir / "junk.pt"
+    junk_model.write_text("no")
+    code, _, err = run(["predict", str(frames), "--out", str(workdir / "z"), "--model", str(junk_model)], capsys)
+    one_line_error(code, err, str(junk_model))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without a GPU")
+def test_cuda_without_a_gpu_is_a_clear_error(clip, model_file, workdir, capsys):
+    code, _, err = run(["predict", str(clip[0]), "--out", str(workdir / "c"), "--model", str(model_file),
+                        "--device", "cuda"], capsys)
+    one_line_error(code, err, "--device cuda")

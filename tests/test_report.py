@@ -1,0 +1,204 @@
+"""The report across runs: collecting runs, table assembly (with missing cells), labels for the
+thesis' feed_targets defect, the file formats, and Figure 1, all from small fake experiment results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from climbpose import keypoints as kp
+from climbpose.evaluate import metric_key
+from climbpose.report.experiments import Run, load_history, runs_from_exp_show
+from climbpose.report.figures import finetuning_figure
+from climbpose.report.tables import MODELS, per_keypoint_table, pck_table, row_prefix, run_tables, select_runs
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL_INDEX = {name: i + 1 for i, (name, _) in enumerate(MODELS)}
+THRESHOLDS = (0.05, 0.1, 0.2)
+
+
+def fake_run(model: str, e: int, s: int, name: str = "", feed_targets: bool = False, offset: float = 0.0) -> Run:
+    """A run whose numbers encode where they belong: model PCK = 10 x model index + e + t, identity
+    = e + t (the same for every run of an experiment), filters identity + 0.5 / + 0.25."""
+    test, val, per_keypoint = {}, {}, {}
+    prefix = row_prefix("model", feed_targets)
+    for t in THRESHOLDS:
+        base = e + t
+        test[metric_key(f"{prefix}_pck", t)] = 10 * MODEL_INDEX.get(model, 0) + base + offset
+        test[metric_key("identity_pck", t)] = base
+        test[metric_key("savgol_pck", t)] = base + 0.5
+        test[metric_key("one_euro_pck", t)] = base + 0.25
+        test[metric_key("identity_thr", t)] = 16 * t
+    for i, (part, _) in enumerate(kp.PARTS):
+        per_keypoint[metric_key(f"test_{prefix}_pck", 0.2, part)] = 10 * MODEL_INDEX.get(model, 0) + e + i / 100
+        per_keypoint[metric_key("test_identity_pck", 0.2, part)] = e + i / 100
+    val.update({"savgol_window_length": 5.0, "savgol_polyorder": 2.0, "identity_pck_005": 19.0 + e})
+    params = {"model": model, "experiment": e, "s": s, "evaluate": {"feed_targets": feed_targets}}
+    return Run(name=name or f"{model}-{s}.{e}", rev="workspace", params=params,
+               metrics={"test": test, "val": val, "per_keypoint": per_keypoint})
+
+
+def column(table, group: str, e: int) -> int:
+    names = table.column_names()
+    return names.index(f"{group} e{e}")
+
+
+def test_pck_table_places_every_cell_and_leaves_missing_runs_empty():
+    runs = [fake_run("conv3d", 1, 1), fake_run("deciwatch", 2, 1), fake_run("bi_convlstm_sum", 3, 2)]
+    table = pck_table(runs, s=1, number=1)
+    assert table.name == "table1_pck_s1" and len(table.columns) == 9
+    assert table.rows == ["Identity function", "Conv3D", "DeciWatch", "bi-ConvLSTM sum", "bi-ConvLSTM concat",
+                          "Savitzky-Golay", "One-Euro", "Mean threshold distance"]
+    c11, c12, c13 = (column(table, "PCK@0.05", e) for e in (1, 2, 3))
+    assert table.values[1][c11] == pytest.approx(11.05)  # conv3d, s=1 e=1
+    assert table.values[2][c12] == pytest.approx(22.05)  # deciwatch, s=1 e=2
+    assert table.values[1][c12] is None and table.values[3][c13] is None  # no such run (the s=2 one is elsewhere)
+    assert table.values[0][c11] == pytest.approx(1.05) and table.values[5][c12] == pytest.approx(2.55)
+    assert table.values[0][c13] is None  # no run at all in column 1.3: even the identity cell is empty
+    assert table.text(7, column(table, "PCK@0.2", 1)) == "3.20"  # threshold distance, two decimals
+    markdown = table.to_markdown()
+    assert "| Conv3D | 11.1 |" in markdown  # 11.05 rounds half-even in formatting
+    rows = list(csv.reader(line for line in io.StringIO(table.to_csv()) if not line.startswith("#")))
+    assert rows[0][:2] == ["row", "PCK@0.05 e1"] and rows[4][1:] == [""] * 9  # bi-ConvLSTM sum: all empty at s=1
+    assert "Savitzky-Golay settings chosen on validation" in " ".join(table.notes)
+    other = pck_table(runs, s=2, number=2)
+    assert other.values[3][column(other, "PCK@0.05", 3)] == pytest.approx(33.05)
+
+
+def test_table_with_no_runs_at_all_is_empty_not_an_error():
+    for table in (pck_table([], 1, 1), per_keypoint_table([], 2, 4)):
+        assert all(table.text(r, c) == "" for r in range(len(table.rows)) for c in range(len(table.columns)))
+        assert table.to_latex().count(r"\\") == len(table.rows) + 1 + bool(table.groups)
+
+
+def test_the_first_run_of_a_cell_wins_and_the_others_are_noted():
+    runs = [fake_run("conv3d", 1, 1, name="newest", offset=0.5), fake_run("conv3d", 1, 1, name="older")]
+    chosen, notes = select_runs(runs)
+    assert chosen[("conv3d", 1, 1)].name == "newest"
+    assert notes and "newest" in notes[0] and "older" in notes[0]
+    table = pck_table(runs, 1, 1)
+    assert table.values[1][0] == pytest.approx(11.55)
+
+
+def test_baseline_rows_note_when_runs_of_a_column_disagree():
+    a, b = fake_run("conv3d", 1, 1), fake_run("deciwatch", 1, 1)
+    b.metrics["test"]["identity_pck_005"] = 99.0
+    table = pck_table([a, b], 1, 1)
+    assert table.values[0][0] == pytest.approx(1.05)
+    assert any("identity_pck_005 differs" in note for note in table.notes)
+
+
+def test_feed_targets_runs_never_enter_honest_tables_and_are_labelled():
+    honest = fake_run("conv3d", 1, 1)
+    defect = fake_run("deciwatch", 1, 1, feed_targets=True)
+    defect.metrics["test"]["model_pck_005"] = 99.9  # even a stray honest-looking key is not read
+    table = pck_table([honest, defect], 1, 1)
+    assert table.values[2][0] is None and "FEED_TARGETS" not in table.to_markdown()
+    labelled = pck_table([honest, defect], 1, 1, feed_targets=True)
+    assert labelled.name == "table1_pck_s1_feed_targets"
+    assert labelled.values[2][0] == pytest.approx(21.05) and labelled.values[1][0] is None
+    for text in (labelled.to_markdown(), labelled.to_csv(), labelled.to_latex()):
+        assert "FEED_TARGETS" in text.splitlines()[0] and "SPEC 1.8" in text
+    parts = per_keypoint_table([honest, defect], 1, 3, feed_targets=True)
+    assert parts.name.endswith("_feed_targets") and parts.title.startswith("[FEED_TARGETS]")
+
+
+def test_per_keypoint_table_has_13_part_rows_by_row_and_experiment():
+    runs = [fake_run("conv3d", 2, 1), fake_run("bi_convlstm_concat", 3, 1)]
+    table = per_keypoint_table(runs, 1, 3)
+    assert table.name == "table3_per_keypoint_s1" and len(table.rows) == 13 and len(table.columns) == 21
+    assert table.rows[6] == "Index finger"
+    assert table.values[6][column(table, "Conv3D", 2)] == pytest.approx(12.06)
+    assert table.values[12][column(table, "bi-ConvLSTM concat", 3)] == pytest.approx(43.12)
+    assert table.values[0][column(table, "Identity function", 2)] == pytest.approx(2.0)
+    assert table.values[0][column(table, "DeciWatch", 2)] is None
+
+
+def test_latex_is_escaped_and_grouped():
+    tex = pck_table([fake_run("conv3d", 1, 1)], 1, 1).to_latex()
+    assert r"\multicolumn{3}{c}{PCK@0.05}" in tex and r"\cmidrule(lr){2-4}" in tex
+    body = "\n".join(line for line in tex.splitlines() if not line.startswith("%"))  # comments may keep raw text
+    assert r"\begin{tabular}{lrrrrrrrrr}" in body and "_" not in body.replace(r"\_", "") and r"(\%)" in body
+
+
+def test_run_tables_of_the_evaluate_stage_say_feed_targets_in_name_and_header():
+    val = {"identity_pck_005": 20.0, "model_feed_targets_pck_005": 95.0, "savgol_pck_005": 21.0}
+    results, parts = run_tables(val, val, {}, "conv3d", feed_targets=True)
+    assert results.name == "results_feed_targets" and parts.name == "per_keypoint_feed_targets"
+    assert "conv3d (fed targets)" in results.rows and results.values[1][0] == 95.0
+    assert results.to_csv().startswith("# [FEED_TARGETS]")
+    honest, _ = run_tables({"model_pck_005": 30.0}, {}, {}, "conv3d", feed_targets=False)
+    assert honest.name == "results" and honest.values[1][0] == 30.0 and honest.values[1][3] is None
+
+
+def exp_show_json() -> list[dict]:
+    def state(rev, params, metrics, timestamp=None, name=None):
+        return {"rev": rev, "name": name, "error": None, "experiments": None,
+                "data": {"rev": rev, "timestamp": timestamp, "params": {"params.yaml": {"data": params}},
+                         "metrics": {path: {"data": data} for path, data in metrics.items()}}}
+    p = {"model": "conv3d", "experiment": 1, "s": 1, "evaluate": {"feed_targets": False}}
+    head = state("a" * 40, p, {"metrics/test.json": {"model_pck_005": 30.0}}, "2024-01-01T00:00:00", "main")
+    head["experiments"] = [
+        {"name": "old-exp", "executor": None, "revs": [state("b" * 40, {**p, "model": "deciwatch"}, {"metrics/test.json": {"model_pck_005": 31.0}}, "2024-01-02T00:00:00", "old-exp")]},
+        {"name": "new-exp", "executor": None, "revs": [state("c" * 40, {**p, "model": "deciwatch"}, {"metrics/test.json": {"model_pck_005": 32.0}}, "2024-01-03T00:00:00", "new-exp")]},
+        {"name": "queued", "executor": {"state": "queued"}, "revs": [{"rev": "d" * 40, "name": "queued", "data": None, "error": None}]},
+        {"name": "failed", "executor": {"state": "failed"}, "revs": [state("e" * 40, {**p, "s": 2}, {}, "2024-01-04T00:00:00", "failed")]},
+    ]
+    workspace = state("workspace", p, {"metrics/test.json": {"model_pck_005": 30.0}})  # same as HEAD
+    return [workspace, head]
+
+
+def test_runs_from_exp_show_orders_fresh_first_and_drops_a_workspace_equal_to_a_commit():
+    runs = runs_from_exp_show(exp_show_json())
+    assert [r.name for r in runs] == ["failed", "new-exp", "old-exp", "main"]
+    assert runs[0].metrics == {} and runs[1].value("test", "model_pck_005") == 32.0
+    table = pck_table(runs, 1, 1)
+    assert table.values[2][0] == 32.0 and table.values[1][0] == 30.0  # deciwatch from new-exp; conv3d from HEAD
+    changed = exp_show_json()
+    changed[0]["data"]["metrics"]["metrics/test.json"]["data"]["model_pck_005"] = 40.0
+    assert runs_from_exp_show(changed)[0].name == "workspace"
+
+
+def write_history(root: Path, lr_reduced_at: int = 3) -> None:
+    folder = root / "dvclive/finetune/plots/metrics"
+    folder.mkdir(parents=True)
+    for key, values in {"train_loss": {e: 1.0 / e for e in range(1, 6)}, "val_loss": {e: 1.2 / (e + 1) for e in range(6)},
+                        "val_pck_005": {e: 20.0 + e for e in range(6)}, "lr_reduced": {e: int(e == lr_reduced_at) for e in range(1, 6)}}.items():
+        (folder / f"{key}.tsv").write_text(f"timestamp\tstep\t{key}\n" + "".join(f"0\t{e}\t{v}\n" for e, v in values.items()))
+
+
+def test_history_and_figure_from_the_workspace(tmp_path):
+    write_history(tmp_path)
+    history = load_history(tmp_path, fake_run("conv3d", 1, 1))
+    assert history["train_loss"][1] == 1.0 and 0 not in history["train_loss"] and history["val_pck_005"][0] == 20.0
+    assert [e for e, flag in history["lr_reduced"].items() if flag] == [3]
+    paths = [tmp_path / "figure.png", tmp_path / "figure.pdf"]
+    # conv3d has two runs, the other three models none: their panels say so instead of failing.
+    finetuning_figure([(fake_run("conv3d", 1, 1), history), (fake_run("conv3d", 3, 2), history)], paths)
+    assert all(p.stat().st_size > 1000 for p in paths)
+    assert paths[0].read_bytes()[:4] == b"\x89PNG" and paths[1].read_bytes()[:4] == b"%PDF"
+
+
+def test_report_command_writes_every_table_and_the_figure(tmp_path):
+    source = tmp_path / "exp_show.json"
+    entries = exp_show_json()
+    defect = json.loads(json.dumps(entries[1]["experiments"][1]))
+    defect["name"] = "defect"
+    defect["revs"][0]["data"]["params"]["params.yaml"]["data"]["evaluate"]["feed_targets"] = True
+    entries[1]["experiments"].append(defect)
+    source.write_text(json.dumps(entries))
+    done = subprocess.run([sys.executable, str(ROOT / "stages/report.py"), "--from-json", str(source), "--out", "out"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    for stem in ("table1_pck_s1", "table2_pck_s2", "table3_per_keypoint_s1", "table4_per_keypoint_s2", "inference_cost",
+                 "table1_pck_s1_feed_targets", "table4_per_keypoint_s2_feed_targets"):
+        assert {f"{stem}.md", f"{stem}.csv", f"{stem}.tex"} <= set(names), stem
+    assert {"figure1_finetuning.png", "figure1_finetuning.pdf", "runs.csv"} <= set(names)
+    assert "32.0" in (tmp_path / "out/table1_pck_s1.md").read_text()
