@@ -25,8 +25,22 @@ repro: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
+# Benchmarks print JSON lines (median of repetitions); see README "Performance".
 bench: setup
 	$(BIN)/python bench/bench_extract.py
+	$(BIN)/python bench/bench_train.py
+	$(BIN)/python bench/bench_predict.py
 
 clean-env:
 	rm -rf $(VENV)
+
+# The thesis' 24 runs through the DVC queue, then the report. JOBS queue workers (one GPU each).
+JOBS ?= 1
+GRID := -S 'model=conv3d,deciwatch,bi_convlstm_sum,bi_convlstm_concat' -S 'experiment=1,2,3' -S 's=1,2'
+
+.PHONY: grid
+grid: setup
+	$(BIN)/dvc exp run --queue $(GRID)
+	$(BIN)/dvc queue start -j $(JOBS)
+	while $(BIN)/dvc queue status | grep -qE 'Queued|Running'; do sleep 30; done
+	$(BIN)/python stages/report.py
