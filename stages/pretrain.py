@@ -13,16 +13,14 @@ from climbpose.data.sources.pretraining import pretraining_data
 from climbpose.data.windows import window_span
 from climbpose.errors import run_stage
 from climbpose.train.batches import NoiseSpec
-from climbpose.train.checkpoint import CheckpointDir, fingerprint
 from climbpose.train.data import pretraining_windows
-from climbpose.train.loop import Recipe, fit
-from climbpose.train.session import EpochLogger, autocast_dtype, new_model, resolve_device, save_model
+from climbpose.train.session import TrainingRun, new_model
 
 
 def main() -> None:
     params = load_params()
-    p, h = params.pretrain, params.heatmaps
-    device = resolve_device(params.train.device)
+    run = TrainingRun.start(params)
+    p, h, device = params.pretrain, params.heatmaps, run.device
     model = new_model(params.model, params.seed, h.size, params.split.window, device)
 
     data = pretraining_data(p.sources, params.seed, p.val_fraction, window_span(params.split.window, params.frame_step),
@@ -37,17 +35,11 @@ def main() -> None:
     print(f"pretrain {params.model}, experiment {params.experiment}, s={params.s}: {len(train)} training, {len(val)} validation windows on {device}")
     print("pretraining sequences: " + ", ".join(f"{k} {v}" for k, v in data.counts.items()))
 
-    recipe = Recipe(lr=p.lr, batch_size=p.batch_size, max_epochs=p.max_epochs, windows_per_epoch=p.windows_per_epoch,
-                    select_threshold=0.2, lr_patience=params.train.lr_patience,
-                    stop_patience=params.train.stop_patience, lr_factor=params.train.lr_factor)
+    # Selection by validation PCK@0.2 (SPEC 1.5).
+    recipe = run.recipe(p, select_threshold=0.2)
     config = {"model": params.model, "experiment": params.experiment, "s": params.s, "seed": params.seed,
-              "pretrain": vars(p), "heatmaps": vars(h), "window": params.split.window, "recipe": vars(recipe)}
-    logger = EpochLogger("dvclive/pretrain")
-    weights, history = fit(model, train, val, recipe, CheckpointDir("checkpoints/pretrain", fingerprint(config, data.files)),
-                           seed=params.seed, size=h.size, on_epoch=logger,
-                           autocast=autocast_dtype(params.train.precision, device), desc="pretrain")
-    logger.close()
-    save_model("models/pretrained.pt", params.model, h.size, params.split.window, weights, history)
+              "pretrain": vars(p), "heatmaps": vars(h), "window": params.split.window}
+    run.train("pretrain", model, train, val, recipe, config, data.files, out="models/pretrained.pt")
 
 
 if __name__ == "__main__":

@@ -192,7 +192,8 @@ def fit(
             checkpoint.save({**state, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
                              "torch_rng": torch.get_rng_state()})
         on_epoch(record)
-        print(f"{desc} epoch {epoch}: " + ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"))
+        if rank.main:
+            print(f"{desc} epoch {epoch}: " + ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"))
     return state["best_weights"], state["history"]
 
 

@@ -1,4 +1,5 @@
-"""What both training stages share: device choice, precision, the model file, the epoch logger."""
+"""What both training stages share: device and processes, precision, the recipe from params,
+the model file, the epoch logger, and one call that trains and writes a stage's outputs."""
 
 from __future__ import annotations
 
@@ -9,14 +10,20 @@ from typing import Any
 import torch
 from torch import nn
 
+from climbpose.config import FinetuneParams, Params, PretrainParams
+from climbpose.errors import InputError
 from climbpose.io import atomic_path
 from climbpose.models import build_model
+from climbpose.train import distributed
+from climbpose.train.batches import WindowSet
+from climbpose.train.checkpoint import CheckpointDir, fingerprint
+from climbpose.train.loop import Recipe, fit
 
 
 def resolve_device(name: str) -> torch.device:
     """'auto' is CUDA when present, else the CPU; 'cuda' without a GPU is an error."""
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("train.device is cuda but no CUDA device is available; use auto or cpu")
+        raise InputError("train.device is cuda but no CUDA device is available; use auto or cpu")
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(name)
@@ -73,3 +80,43 @@ class EpochLogger:
 
     def close(self) -> None:
         self.live.end()
+
+
+class TrainingRun:
+    """One training stage's process: its rank and device, and the outputs it writes.
+
+    `start` relaunches the stage under torchrun when `train.nproc` > 1 (the parent then only
+    waits for its children); every rank trains, rank 0 alone logs and writes files.
+    """
+
+    def __init__(self, params: Params, rank: distributed.Rank, device: torch.device) -> None:
+        self.params, self.rank, self.device = params, rank, device
+
+    @classmethod
+    def start(cls, params: Params) -> "TrainingRun":
+        if params.train.nproc > 1 and not distributed.launched():
+            raise SystemExit(distributed.relaunch(params.train.nproc))
+        rank, device = distributed.setup(resolve_device(params.train.device))
+        return cls(params, rank, device)
+
+    def recipe(self, section: PretrainParams | FinetuneParams, select_threshold: float,
+               validate_first: bool = False) -> Recipe:
+        """SPEC 1.5's recipe with this stage's budget and the shared plateau schedule."""
+        t = self.params.train
+        return Recipe(lr=section.lr, batch_size=section.batch_size, max_epochs=section.max_epochs,
+                      windows_per_epoch=section.windows_per_epoch, select_threshold=select_threshold,
+                      validate_first=validate_first, lr_patience=t.lr_patience, stop_patience=t.stop_patience,
+                      lr_factor=t.lr_factor)
+
+    def train(self, name: str, model: nn.Module, train: WindowSet, val: WindowSet, recipe: Recipe,
+              config: dict[str, Any], files: list[Path], out: str | Path) -> None:
+        """Fit, resuming from `checkpoints/<name>` when it matches; log to `dvclive/<name>`; write `out`."""
+        p = self.params
+        logger = EpochLogger(f"dvclive/{name}") if self.rank.main else None
+        checkpoint = CheckpointDir(f"checkpoints/{name}", fingerprint({**config, "recipe": vars(recipe)}, files))
+        weights, history = fit(model, train, val, recipe, checkpoint, seed=p.seed, size=p.heatmaps.size,
+                               on_epoch=logger or (lambda record: None), rank=self.rank,
+                               autocast=autocast_dtype(p.train.precision, self.device), desc=name)
+        if logger is not None:
+            logger.close()
+            save_model(out, p.model, p.heatmaps.size, p.split.window, weights, history)
