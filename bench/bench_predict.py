@@ -9,20 +9,19 @@ is the median over R repetitions, after one warm-up, of frames / seconds for:
   model and the outputs add is the difference);
 * predict: the whole `predict()` call without the overlay video: estimator, preprocessing, the
   temporal model over sliding windows, pixel mapping, CSV and JSON; including model loading and
-  estimator start-up (not Python's or torch's import);
-* predict_generic: the same with every window through the model's own forward (`--generic`);
+  estimator start-up (not Python's or torch's import); `model_fps` is the detected frames per second
+  of preprocessing, windows, model and combining alone (`timing["model_fps"]`, median over the runs);
 * overlay: drawing and encoding the overlay video alone (reported by predict, separately).
 
 Without --model, a Conv3D with random weights is used (speed does not depend on the weights).
 The last line summarises the model's overhead per frame. `loadavg_1min` is recorded because other
-processes on a shared machine skew every number.
+processes on a shared machine skew every number. Run it as a script: it shares `cpu_model` and
+`emit` with bench_extract.py, beside it.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import sys
 import tempfile
@@ -38,20 +37,7 @@ from climbpose.synth import iter_video
 from climbpose.train.session import save_model
 from climbpose.video import probe, read_frames, write_mp4
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
-
-def emit(row: dict) -> None:
-    row["loadavg_1min"] = round(os.getloadavg()[0], 2)
-    print(json.dumps(row), flush=True)
+from bench_extract import cpu_model, emit  # this folder is on sys.path when run as a script
 
 
 def median_of(fn, reps: int) -> tuple[float, list[float]]:
@@ -71,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2, help="estimator interpreter threads")
     ap.add_argument("--torch-threads", type=int, default=1)
+    ap.add_argument("--batch-size", type=int, default=16, help="windows per model call")
     ap.add_argument("--estimator-dir", default=str(DEFAULT_MODEL_DIR))
     args = ap.parse_args(argv)
 
@@ -86,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         n = sum(1 for _ in read_frames(video))
         _, w, h, _ = probe(video)
         common = {"device": cpu_model(), "video": f"{w}x{h}", "frames": n, "model": model_name,
-                  "estimator_threads": args.threads, "torch_threads": args.torch_threads, "reps": args.reps}
+                  "estimator_threads": args.threads, "torch_threads": args.torch_threads,
+                  "batch_size": args.batch_size, "reps": args.reps}
 
         est = BlazePose(args.estimator_dir, num_threads=args.threads)
 
@@ -97,33 +85,32 @@ def main(argv: list[str] | None = None) -> int:
                 est(frame)
             return n / (time.perf_counter() - start)
 
-        overlay: list[float] = []
+        timings: list[dict] = []  # pred.timing of every predict() call, warm-up included
 
-        def run_predict(fast: bool, with_video: bool = False) -> float:
+        def run_predict(with_video: bool = False) -> float:
             start = time.perf_counter()
             pred, _ = predict(video, tmp / "out", model, device="cpu", estimator_dir=args.estimator_dir,
                               threads=args.threads, torch_threads=args.torch_threads, video=with_video,
-                              fast=fast, progress=False)
+                              batch_size=args.batch_size, progress=False)
             seconds = time.perf_counter() - start - pred.timing.get("overlay_seconds", 0.0)
-            if with_video:
-                overlay.append(pred.timing["overlay_fps"])
+            timings.append(pred.timing)
             return n / seconds
 
         rows = {}
-        for name, fn in (("estimator_only", estimator_only),
-                         ("predict", lambda: run_predict(True)),
-                         ("predict_generic", lambda: run_predict(False))):
+        for name, fn in (("estimator_only", estimator_only), ("predict", run_predict)):
             fps, all_rates = median_of(fn, args.reps)
             rows[name] = fps
+            extra = {}
+            if name == "predict":  # the model's share alone, from predict's own timing (warm-up left out)
+                extra = {"model_fps": round(statistics.median(t["model_fps"] for t in timings[1:]), 1)}
             emit({"measure": name, "fps": round(fps, 1), "ms_per_frame": round(1000 / fps, 2),
-                  "all_fps": [round(r, 1) for r in all_rates], **common})
-        run_predict(True, with_video=True)
-        emit({"measure": "overlay", "fps": round(overlay[-1], 1), "ms_per_frame": round(1000 / overlay[-1], 2),
-              **common})
+                  "all_fps": [round(r, 1) for r in all_rates], **extra, **common})
+        run_predict(with_video=True)
+        overlay = timings[-1]["overlay_fps"]
+        emit({"measure": "overlay", "fps": round(overlay, 1), "ms_per_frame": round(1000 / overlay, 2), **common})
         emit({"measure": "summary", "predict_fps": round(rows["predict"], 1),
               "target_fps": 25.0, "meets_target": rows["predict"] >= 25.0,
               "model_overhead_ms_per_frame": round(1000 / rows["predict"] - 1000 / rows["estimator_only"], 2),
-              "generic_overhead_ms_per_frame": round(1000 / rows["predict_generic"] - 1000 / rows["estimator_only"], 2),
               **common})
     return 0
 

@@ -1,0 +1,142 @@
+"""The `predict` command: `predict()` as a function, and its command line (options, one-line errors)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from climbpose.errors import InputError
+from climbpose.heatmaps import MASS
+from climbpose.predict.clip import Prediction, predict_clip
+from climbpose.predict.errors import PredictError
+from climbpose.predict.loading import (DEFAULT_ESTIMATOR_DIR, DEFAULT_MODEL, DEVICES, ESTIMATOR_NAMES,
+                                       choose_device, load_trained_model, open_estimator)
+from climbpose.predict.outputs import output_paths, render_overlay, write_csv, write_prediction_json
+from climbpose.predict.sources import open_input
+
+
+def predict(
+    input: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    model_path: str | os.PathLike = DEFAULT_MODEL,
+    device: str = "auto",
+    estimator: str = "blazepose",
+    estimator_dir: str | os.PathLike = DEFAULT_ESTIMATOR_DIR,
+    precomputed: str | os.PathLike | None = None,
+    c: float = MASS,
+    step: int = 1,
+    batch_size: int = 16,
+    threads: int | None = None,
+    torch_threads: int | None = 1,
+    fps: float | None = None,
+    video: bool = True,
+    progress: bool = True,
+) -> tuple[Prediction, dict[str, Path]]:
+    """The `predict` command as a function: writes the outputs, returns the prediction and their paths.
+
+    `threads`: the estimator's interpreter threads (default min(2, cores)). `torch_threads`: torch's
+    intra-op threads while predicting (restored afterwards; None leaves torch's setting). One is the
+    default: on a shared 2-core machine that also runs the estimator, a second OpenMP thread mostly
+    waits for a busy core (bench/bench_predict.py: slower end to end with two, see the README).
+    """
+    source = open_input(input, fps)
+    torch_device = choose_device(device)
+    model, payload = load_trained_model(model_path, torch_device)
+    est = open_estimator(estimator, source.name, int(payload["size"]), Path(estimator_dir),
+                         Path(precomputed) if precomputed is not None else None,
+                         threads or min(2, os.cpu_count() or 1))
+    previous = torch.get_num_threads()
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
+    try:
+        pred = predict_clip(source, model, payload, est, c, step, batch_size, progress)
+    finally:
+        torch.set_num_threads(previous)
+    pred.meta.update(input=str(source.path), model_path=str(model_path), device=str(torch_device))
+    paths = output_paths(out_dir, source.name)
+    if not video:
+        del paths["video"]
+    write_csv(paths["csv"], pred)
+    if video:
+        seconds = render_overlay(source, pred, paths["video"], progress)
+        pred.timing.update(overlay_seconds=seconds, overlay_fps=len(pred) / seconds if seconds > 0 else 0.0)
+    write_prediction_json(paths["json"], pred)  # last: its header holds the overlay's timing
+    for path in paths.values():
+        path.chmod(0o644)  # atomic_path's temporary files are private (mkstemp); these are for sharing
+    return pred, paths
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="a video file, or a folder of frame images (sorted by name, numbers by value)")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="output folder for <name>.keypoints.csv/.json and <name>.overlay.mp4")
+    parser.add_argument("--model", default=str(DEFAULT_MODEL), metavar="PATH",
+                        help="trained model file (default: %(default)s, the pipeline's finetuned model)")
+    parser.add_argument("--device", default="auto", choices=DEVICES,
+                        help="where the temporal model runs (default: %(default)s)")
+    parser.add_argument("--estimator", default="blazepose", choices=ESTIMATOR_NAMES,
+                        help="frozen estimator (default: %(default)s)")
+    parser.add_argument("--estimator-dir", default=str(DEFAULT_ESTIMATOR_DIR), metavar="DIR",
+                        help="BlazePose weights, fetched there if missing (default: %(default)s)")
+    parser.add_argument("--precomputed", metavar="PATH",
+                        help="with --estimator precomputed: an npz of heatmaps and bboxes, or a folder "
+                             "holding <input name>.npz")
+    parser.add_argument("--step", type=int, default=1,
+                        help="frames between window frames: 2 for experiment-3 models (default: %(default)s)")
+    parser.add_argument("--c", type=float, default=MASS,
+                        help="mass each input heatmap is scaled to, as in training (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=16, help="windows per model call (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="estimator interpreter threads (default: min(2, cores))")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch intra-op threads for the temporal model (default: %(default)s)")
+    parser.add_argument("--fps", type=float, default=None,
+                        help="frame rate of the overlay video (default: the video's, 30 for a folder)")
+    parser.add_argument("--no-video", action="store_true", help="skip the overlay video")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """The numeric options argparse cannot check by itself."""
+    for option, value in (("--step", args.step), ("--batch-size", args.batch_size),
+                          ("--threads", args.threads or 1), ("--torch-threads", args.torch_threads)):
+        if value < 1:
+            raise PredictError(f"{option} {value}: must be >= 1")
+    if not args.c > 0:
+        raise PredictError(f"--c {args.c}: must be positive")
+    if args.fps is not None and not 0 < args.fps < 1000:
+        raise PredictError(f"--fps {args.fps}: must be between 0 and 1000")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `predict` from parsed arguments; a user error prints one line to stderr and returns 1."""
+    # FFmpeg (inside OpenCV) would print its own lines about an unreadable file before our one-line
+    # error; it reads this on the first video opened in the process. Set it yourself to see them.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    try:
+        _check_options(args)
+        pred, paths = predict(
+            args.input, args.out, model_path=args.model, device=args.device, estimator=args.estimator,
+            estimator_dir=args.estimator_dir, precomputed=args.precomputed, c=args.c, step=args.step,
+            batch_size=args.batch_size, threads=args.threads, torch_threads=args.torch_threads, fps=args.fps,
+            video=not args.no_video, progress=not args.quiet)
+    # InputError: PredictError and the library's other user-fixable errors; OSError: writing the
+    # outputs (permissions, a full disk).
+    except (InputError, OSError) as e:
+        print(f"climbpose predict: error: {e}", file=sys.stderr)
+        return 1
+    t, m = pred.timing, pred.meta
+    print(f"{m['input']}: {len(pred)} frames, {int(pred.detected.sum())} with a person; "
+          f"{m['model']} (window {m['window']}, step {m['step']}) on {m['device']}")
+    speed = (f"speed: {t['fps']:.1f} frames/s estimator+model (estimator {t['estimator_fps']:.1f} frames/s, "
+             f"model {t['model_fps']:.1f} frames/s)")
+    if "overlay_fps" in t:
+        speed += f"; overlay {t['overlay_fps']:.1f} frames/s"
+    print(speed)
+    for path in paths.values():
+        print(f"wrote {path}")
+    return 0

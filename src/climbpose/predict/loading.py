@@ -1,0 +1,72 @@
+"""What `predict` loads before the first frame (the trained model, its device, the frozen
+estimator), through the library's own loaders, with their failures turned into one-line errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from climbpose.errors import InputError
+from climbpose.estimator import Estimator, ensure_weights, make_estimator
+from climbpose.predict.errors import PredictError, first_line
+from climbpose.train.session import load_model, resolve_device
+
+DEFAULT_MODEL = Path("models/finetuned.pt")  # what `make repro` trains
+DEFAULT_ESTIMATOR_DIR = Path("models/estimator")
+DEVICES = ("auto", "cpu", "cuda")
+ESTIMATOR_NAMES = ("blazepose", "precomputed")
+
+
+def load_trained_model(path: str | os.PathLike, device: torch.device) -> tuple[nn.Module, dict[str, Any]]:
+    """`train.session.load_model` with one-line errors: a missing file points to `make repro`."""
+    path = Path(path)
+    if not path.is_file():
+        raise PredictError(f"{path}: no trained model here; run `make repro` to train one, or pass --model PATH")
+    try:
+        return load_model(path, device)
+    except Exception as e:  # a corrupt or foreign file: any error from torch.load or the state dict
+        raise PredictError(f"{path}: cannot load as a climbpose model file ({first_line(e)})") from None
+
+
+def choose_device(name: str) -> torch.device:
+    """`train.session.resolve_device`, with its errors worded for this command's --device option."""
+    if name not in DEVICES:
+        raise PredictError(f"--device {name}: choose auto, cpu or cuda")
+    try:
+        return resolve_device(name)
+    except InputError:  # the only failure left: cuda asked for, none present; worded for train.device
+        raise PredictError("--device cuda: no CUDA device is available; use --device auto or cpu") from None
+
+
+def open_estimator(kind: str, clip_name: str, size: int, estimator_dir: Path, precomputed: Path | None,
+                   threads: int) -> Estimator:
+    """The frozen estimator for one clip, ready for its first frame.
+
+    blazepose: weights in `estimator_dir`, fetched there if missing. precomputed: the npz at
+    `precomputed`, or `<precomputed>/<clip_name>.npz` when it names a folder.
+    """
+    if kind == "blazepose":
+        try:
+            ensure_weights(estimator_dir)
+        except Exception as e:
+            raise PredictError(f"{estimator_dir}: BlazePose weights are missing and fetching them failed "
+                               f"({first_line(e)})") from None
+        estimator = make_estimator("blazepose", model_dir=estimator_dir, heatmap_size=size, num_threads=threads,
+                                   fetch=False)
+        estimator.reset()
+        return estimator
+    if kind == "precomputed":
+        if precomputed is None:
+            raise PredictError("--estimator precomputed needs --precomputed FILE.npz (or a folder with "
+                               f"{clip_name}.npz)")
+        file = precomputed if precomputed.suffix == ".npz" else precomputed / f"{clip_name}.npz"
+        try:
+            return make_estimator("precomputed", directory=file.parent, video=file.stem, heatmap_size=size)
+        except Exception as e:  # missing file, not an npz, missing keys, wrong shapes or size
+            message = first_line(e)
+            raise PredictError(message if str(file) in message else f"{file}: {message}") from None
+    raise PredictError(f"--estimator {kind}: choose {' or '.join(ESTIMATOR_NAMES)}")
