@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import platform
 import statistics
 import time
@@ -23,6 +22,7 @@ import torch
 
 from climbpose.config import load_params
 from climbpose.data.dataset import load_frame_store
+from climbpose.data.sources.finetuning import frame_image
 from climbpose.evaluate import metric_key
 from climbpose.evaluate.filters import FilterModel, choose, filter_grid
 from climbpose.heatmaps import cells_to_image
@@ -33,10 +33,7 @@ from climbpose.report.tables import FEED_TARGETS, THESIS_MS_PER_WINDOW, row_pref
 from climbpose.train.data import finetuning_windows
 from climbpose.train.loop import evaluate_windows, predicted_cells
 from climbpose.train.session import load_model, resolve_device
-from climbpose.video import read_frames
 
-VIDEOS = Path("data/synthetic/videos")
-KEYPOINTS = Path("data/synthetic/keypoints")
 RUN_REPORTS = Path("reports/evaluation")
 GREEN, RED, BLUE = (40, 220, 40), (235, 40, 40), (60, 140, 255)
 BATCH = 64
@@ -53,10 +50,13 @@ def save_example_frame(store, windows_by_model: dict, models: dict, params, mode
     video = int(np.searchsorted(store.offsets, flat, side="right") - 1)
     name, index = store.names[video], flat - int(store.offsets[video])
     bbox = store.arrays["bboxes"][flat]
-    image = next(itertools.islice(read_frames(VIDEOS / f"{name}.mp4"), index, None))
-    with np.load(KEYPOINTS / f"{name}.npz") as annotation:
-        truth = annotation["keypoints"][index]
-    skeletons = [("ground truth", truth[:, :2], None, GREEN)]
+    # Ground truth from the preprocessed targets (the same for every data source), in pixels.
+    truth = cells_to_image(store.arrays["target_cells"][flat][None], bbox[None], params.heatmaps.size)[0].numpy()
+    image = frame_image(params.data, name, index)
+    if image is None:  # a source without images (climbalong): draw on a dark canvas around the box
+        x2, y2 = bbox[2:].astype(int)
+        image = np.full((max(y2 + 20, 64), max(x2 + 20, 64), 3), 40, np.uint8)
+    skeletons = [("ground truth", truth, store.arrays["present"][flat], GREEN)]
     for label, key, color in (("estimator", "identity", RED), (model_label, "model", BLUE)):
         batch = windows_by_model[key].batch(torch.tensor([window]))
         with torch.no_grad():
@@ -83,11 +83,11 @@ def choose_filters(params, coordinates, rate: float) -> tuple[dict, list[list]]:
     return chosen, rows
 
 
-def _median_seconds(call, budget_s: float, max_repeats: int = 50) -> float:
-    """Median wall time of `call` after one warm-up, repeated until the budget or max_repeats."""
+def _median_seconds(call, budget_s: float, min_repeats: int = 3, max_repeats: int = 50) -> float:
+    """Median wall time of `call` after one warm-up, repeated until the budget (at least min_repeats)."""
     call()
     times, started = [], time.perf_counter()
-    while len(times) < max_repeats and (len(times) < 3 or time.perf_counter() - started < budget_s):
+    while len(times) < max_repeats and (len(times) < min_repeats or time.perf_counter() - started < budget_s):
         begin = time.perf_counter()
         call()
         times.append(time.perf_counter() - begin)
@@ -119,8 +119,9 @@ def inference_cost(nets: dict, windows: dict, device: torch.device, batch_size: 
         def run(x):
             net(x)
             sync()
-        cost[f"{key}_ms_per_window_b1"] = 1000 * _median_seconds(lambda: run(single), budget_s=2.0)
-        cost[f"{key}_windows_per_s"] = batch_size / _median_seconds(lambda: run(large), budget_s=4.0, max_repeats=10)
+        # Short budgets: this runs in every evaluate; a slow model on a CPU gets its minimum repeats.
+        cost[f"{key}_ms_per_window_b1"] = 1000 * _median_seconds(lambda: run(single), budget_s=1.0, min_repeats=5)
+        cost[f"{key}_windows_per_s"] = batch_size / _median_seconds(lambda: run(large), budget_s=2.0, min_repeats=2, max_repeats=10)
     return cost
 
 

@@ -91,7 +91,8 @@ def test_baseline_rows_note_when_runs_of_a_column_disagree():
     b.metrics["test"]["identity_pck_005"] = 99.0
     table = pck_table([a, b], 1, 1)
     assert table.values[0][0] == pytest.approx(1.05)
-    assert any("identity_pck_005 differs" in note for note in table.notes)
+    assert any("1 identity/filter values differ between runs conv3d-1.1, deciwatch-1.1" in note and "identity_pck_005" in note
+               for note in table.notes)
 
 
 def test_feed_targets_runs_never_enter_honest_tables_and_are_labelled():

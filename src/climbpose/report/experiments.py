@@ -16,7 +16,7 @@ import math
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 __all__ = ["Run", "collect_runs", "load_history", "runs_from_exp_show", "HISTORY_DIR", "METRIC_FILES"]
 
@@ -133,13 +133,28 @@ def _fingerprint(run: Run) -> str:
     return json.dumps([run.params, run.metrics], sort_keys=True, default=str)
 
 
-def collect_runs(root: str | Path = ".", all_commits: bool = False, extra_args: Iterable[str] = ()) -> list[Run]:
-    """Every run DVC knows in `root` (workspace, HEAD and its experiments; all commits if asked)."""
-    command = ["dvc", "exp", "show", "--json", *(["--all-commits"] if all_commits else []), *extra_args]
+def _dvc(root: str | Path, *args: str) -> str:
+    command = ["dvc", *args]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed in {root}: {done.stderr.strip().splitlines()[-1:] or done.returncode}")
-    return runs_from_exp_show(json.loads(done.stdout or "[]"))
+    return done.stdout
+
+
+def collect_runs(root: str | Path = ".", all_commits: bool = False, log=print) -> list[Run]:
+    """Every run DVC knows in `root` (workspace, HEAD and its experiments; all commits if asked).
+
+    An uncommitted workspace result is kept only while `dvc status evaluate` is clean: after an
+    edit of params.yaml or the code, its metrics no longer belong to its params, and a table
+    would put them in the wrong cell.
+    """
+    runs = runs_from_exp_show(json.loads(_dvc(root, "exp", "show", "--json", *(["--all-commits"] if all_commits else [])) or "[]"))
+    if runs and runs[0].rev == WORKSPACE:
+        status = json.loads(_dvc(root, "status", "--json", "evaluate") or "{}")
+        if status:
+            log(f"left out the workspace: its results are not up to date (dvc status: {', '.join(sorted(status))}); run dvc repro")
+            runs = runs[1:]
+    return runs
 
 
 def _read(root: Path, rev: str, path: str) -> str | None:

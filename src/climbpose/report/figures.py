@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display on the machines this runs on
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from climbpose.io import atomic_path  # noqa: E402
 from climbpose.report.experiments import Run  # noqa: E402
@@ -33,13 +34,15 @@ def finetuning_figure(entries: Sequence[tuple[Run, dict[str, dict[int, float]]]]
         runs = sorted(((run, h) for run, h in entries if run.model == model and h), key=lambda item: item[0].label)
         for col, (key, name) in enumerate(PANELS):
             ax = axes[row, col]
-            ax.grid(True, alpha=0.3)
             ax.set_title(f"{title}: {name}", fontsize=10)
-            if row == len(MODELS) - 1:
-                ax.set_xlabel("epoch")
             if not runs:
                 ax.text(0.5, 0.5, "no runs", ha="center", va="center", transform=ax.transAxes, color="grey")
+                ax.set_xticks([])
+                ax.set_yticks([])
                 continue
+            ax.grid(True, alpha=0.3)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+            ax.set_xlabel("epoch (0: pretrained weights)" if key != "train_loss" else "epoch", fontsize=9)
             for run, history in runs:
                 series = history.get(key, {})
                 if not series:
@@ -55,15 +58,13 @@ def finetuning_figure(entries: Sequence[tuple[Run, dict[str, dict[int, float]]]]
                 for value in identity:
                     ax.axhline(value, color="black", ls="--", lw=1)
                 for value, text in _identity_labels(runs, identity):
-                    ax.annotate(text, (1.0, value), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8)
-            elif any(history.get(key) for _, history in runs):
-                ax.set_yscale("log")  # losses fall by orders of magnitude between runs and epochs
+                    ax.annotate(text, (0.98, value), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8)
     handles = [Line2D([], [], color=COLORS[label], lw=2, label=f"run {label}") for label in RUN_LABELS if label in seen_labels]
     handles += [Line2D([], [], ls="none", marker="o", mfc="white", mec="black", mew=2, label="lr reduced"),
                 Line2D([], [], color="black", ls="--", lw=1, label="identity function")]
-    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, fontsize=10)
-    fig.suptitle("Figure 1: finetuning per model and run (s.e)", y=0.995, fontsize=12)
-    fig.tight_layout(rect=(0, 0, 1, 0.965))
+    fig.suptitle("Figure 1: finetuning per model and run (s.e)", fontsize=13)
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=10)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     for path in paths:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip("."))

@@ -165,14 +165,23 @@ def _column_runs(chosen: dict[tuple[str, int, int], Run], e: int, s: int) -> lis
     return [chosen[(m, e, s)] for m, _ in (*MODELS, IDENTITY) if (m, e, s) in chosen]
 
 
-def _baseline(runs: list[Run], source: str, key: str, notes: list[str], where: str) -> float | None:
+class _Disagreements(dict):
+    """Baseline values that differ between the runs of a column: (column, runs) -> keys; one note each."""
+
+    def notes(self) -> list[str]:
+        return [f"{where}: {len(keys)} identity/filter values differ between runs {', '.join(names)} (different data, split "
+                f"or filter grids?), e.g. {keys[0]}; showing {names[0]}" for (where, names), keys in self.items()]
+
+
+def _baseline(runs: list[Run], source: str, key: str, disagreements: _Disagreements, where: str) -> float | None:
     """A row every run of a column measures the same way (identity, filters, threshold distances):
-    the first run's value, with a note when the runs disagree (they then used different data)."""
+    the first run's value; runs that disagree (they used different data) are recorded for a note."""
     values = [(run.name, v) for run in runs if (v := run.value(source, key)) is not None]
     if not values:
         return None
-    if any(abs(v - values[0][1]) > 1e-9 for _, v in values):
-        notes.append(f"{where}: {key} differs between runs ({', '.join(f'{n}={v:.2f}' for n, v in values)}); showing {values[0][0]}")
+    differ = tuple(name for name, v in values if abs(v - values[0][1]) > 1e-9)
+    if differ:
+        disagreements.setdefault((where, (values[0][0], *differ)), []).append(key)
     return values[0][1]
 
 
@@ -189,6 +198,7 @@ def pck_table(runs: Sequence[Run], s: int, number: int, split: str = "test", fee
     """Table 1 (s=1) / 2 (s=2): rows identity, models, filters, mean threshold distance;
     columns PCK@t x experiment."""
     chosen, notes = select_runs(runs, feed_targets)
+    disagreements = _Disagreements()
     rows = [(IDENTITY[0], IDENTITY[1]), *MODELS, *FILTERS]
     values: list[list[Cell]] = [[] for _ in range(len(rows) + 1)]
     for t in THRESHOLDS:
@@ -199,8 +209,9 @@ def pck_table(runs: Sequence[Run], s: int, number: int, split: str = "test", fee
                     run = chosen.get((row, e, s))
                     values[r].append(run.value(split, metric_key(f"{row_prefix('model', feed_targets)}_pck", t)) if run else None)
                 else:
-                    values[r].append(_baseline(column, split, metric_key(f"{row}_pck", t), notes, f"{s}.{e}"))
-            values[-1].append(_baseline(column, split, metric_key("identity_thr", t), notes, f"{s}.{e}"))
+                    values[r].append(_baseline(column, split, metric_key(f"{row}_pck", t), disagreements, f"{s}.{e}"))
+            values[-1].append(_baseline(column, split, metric_key("identity_thr", t), disagreements, f"{s}.{e}"))
+    notes += disagreements.notes()
     for kind, label in FILTERS:
         settings = "; ".join(f"{s}.{e}: {text}" for e in EXPERIMENTS if (text := _filter_settings(_column_runs(chosen, e, s), kind)))
         if settings:
@@ -217,6 +228,7 @@ def pck_table(runs: Sequence[Run], s: int, number: int, split: str = "test", fee
 def per_keypoint_table(runs: Sequence[Run], s: int, number: int, split: str = "test", feed_targets: bool = False) -> Table:
     """Table 3 (s=1) / 4 (s=2): per-part PCK@0.2, 13 rows x (identity, models, filters) x experiment."""
     chosen, notes = select_runs(runs, feed_targets)
+    disagreements = _Disagreements()
     groups = [IDENTITY, *MODELS, *FILTERS]
     values: list[list[Cell]] = [[] for _ in kp.PARTS]
     for row, _ in groups:
@@ -229,7 +241,8 @@ def per_keypoint_table(runs: Sequence[Run], s: int, number: int, split: str = "t
                     values[p].append(run.value("per_keypoint", key) if run else None)
                 else:
                     key = metric_key(f"{split}_{row}_pck", PART_THRESHOLD, part)
-                    values[p].append(_baseline(column, "per_keypoint", key, notes, f"{s}.{e}"))
+                    values[p].append(_baseline(column, "per_keypoint", key, disagreements, f"{s}.{e}"))
+    notes += disagreements.notes()
     name, title, label_notes = _label(f"table{number}_per_keypoint_s{s}{'' if split == 'test' else '_' + split}", feed_targets,
                                       f"Table {number}: {split} PCK@{PART_THRESHOLD:g} (%) per body part, s={s}, experiments 1-3")
     return Table(name=name, title=title, columns=[f"e{e}" for _ in groups for e in EXPERIMENTS],
