@@ -15,7 +15,7 @@ from climbpose.data.sources.climbalong import box_ok
 from climbpose.data.sources.finetuning import delivered_boxes, estimator_videos
 from climbpose.errors import run_stage
 from climbpose.estimator.extract import extract_videos
-from climbpose.io import write_json
+from climbpose.io import atomic_dir, write_json
 
 OUT = Path("data/extracted")
 WEIGHTS = Path("models/estimator")
@@ -33,15 +33,18 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     params = load_params()
     videos = estimator_videos(params.data)
+    boxes = {} if videos else delivered_boxes(params.data)  # read (and checked) before anything is written
+    # The folder appears only once every video is extracted: a failure or a kill leaves the old
+    # folder or none, never some videos' files that preprocess would take for the whole set.
+    with atomic_dir(OUT) as out:
+        if videos:
+            stats = extract_videos(
+                videos, out, workers=params.extract.workers, threads=params.extract.threads,
+                estimator=params.estimator.name, heatmap_size=params.heatmaps.size, **estimator_kwargs(params),
+            )
     if videos:
-        stats = extract_videos(
-            videos, OUT, workers=params.extract.workers, threads=params.extract.threads,
-            estimator=params.estimator.name, heatmap_size=params.heatmaps.size, **estimator_kwargs(params),
-        )
         per_video = [(s["frames"], s["detected_fraction"]) for s in stats]
     else:
-        OUT.mkdir(parents=True, exist_ok=True)
-        boxes = delivered_boxes(params.data)
         print(f"extract: data.source is {params.data.source}; its {len(boxes)} videos come with heatmaps, nothing to run")
         per_video = [(len(b), float(box_ok(b).mean()) if len(b) else 0.0) for b in boxes.values()]
     frames = sum(f for f, _ in per_video)

@@ -12,11 +12,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from climbpose.config import load_params
+from climbpose.data.checks import check_has_person
 from climbpose.data.preprocess import preprocess_video
 from climbpose.data.sources import SourceError
 from climbpose.data.sources.finetuning import Skipped, finetuning_videos
 from climbpose.errors import run_stage
-from climbpose.io import save_npz, write_json
+from climbpose.io import atomic_dir, save_npz, write_json
 
 EXTRACTED = Path("data/extracted")
 OUT = Path("data/preprocessed")
@@ -32,27 +33,31 @@ def main() -> None:
     params = load_params()
     totals = {"frames": 0, "frames_usable": 0, "keypoints_present": 0, "input_maps_all_zero": 0, "input_bytes": 0, "target_bytes": 0}
     written, skipped = 0, []
-    for video in tqdm(finetuning_videos(params.data, EXTRACTED, params.heatmaps.size), desc="preprocess", unit="video"):
-        if isinstance(video, Skipped):
-            skipped.append(video)
-            tqdm.write(f"skipped {video.name}: {video.reason}")
-            continue
-        result = preprocess_video(video.heatmaps, video.bboxes, video.detected, video.keypoints,
-                                  c=params.heatmaps.c, sigma=params.heatmaps.sigma)
-        out = OUT / f"{video.name}.npz"
-        save_npz(out, **result)
-        written += 1
-        usable = result["usable"]
-        sizes = member_bytes(out)
-        totals["frames"] += len(usable)
-        totals["frames_usable"] += int(usable.sum())
-        totals["keypoints_present"] += int(result["present"].sum())
-        # All-zero estimator maps are allowed (their argmax is cell 0) but worth knowing about.
-        totals["input_maps_all_zero"] += int(((result["inputs"].max(axis=(2, 3)) == 0) & usable[:, None]).sum())
-        totals["input_bytes"] += sizes["inputs"]
-        totals["target_bytes"] += sizes["targets"]
-    if not written:
-        raise SourceError(f"{params.data.dir}: every video of data.source={params.data.source} was skipped")
+    # Every video is read and checked on the way (climbpose.data.checks); the folder replaces the
+    # old one only when all are written, so a bad file or a kill midway leaves no partial set.
+    with atomic_dir(OUT) as folder:
+        for video in tqdm(finetuning_videos(params.data, EXTRACTED, params.heatmaps.size), desc="preprocess", unit="video"):
+            if isinstance(video, Skipped):
+                skipped.append(video)
+                tqdm.write(f"skipped {video.name}: {video.reason}")
+                continue
+            result = preprocess_video(video.heatmaps, video.bboxes, video.detected, video.keypoints,
+                                      c=params.heatmaps.c, sigma=params.heatmaps.sigma)
+            check_has_person(video.where or video.name, result["usable"])
+            out = folder / f"{video.name}.npz"
+            save_npz(out, **result)
+            written += 1
+            usable = result["usable"]
+            sizes = member_bytes(out)
+            totals["frames"] += len(usable)
+            totals["frames_usable"] += int(usable.sum())
+            totals["keypoints_present"] += int(result["present"].sum())
+            # All-zero estimator maps are allowed (their argmax is cell 0) but worth knowing about.
+            totals["input_maps_all_zero"] += int(((result["inputs"].max(axis=(2, 3)) == 0) & usable[:, None]).sum())
+            totals["input_bytes"] += sizes["inputs"]
+            totals["target_bytes"] += sizes["targets"]
+        if not written:
+            raise SourceError(f"{params.data.dir}: every video of data.source={params.data.source} was skipped")
     frames = max(totals["frames"], 1)
     metrics = {
         "videos": written,
@@ -65,6 +70,9 @@ def main() -> None:
         metrics["videos_skipped"] = len(skipped)
     if skipped:
         print(f"preprocess: {len(skipped)} videos skipped: {', '.join(s.name for s in skipped)}")
+    if totals["input_maps_all_zero"]:
+        print(f"preprocess: {totals['input_maps_all_zero']} estimator heatmaps of frames with a person are all zero "
+              "(kept; counted as input_maps_all_zero in metrics/preprocess.json)")
     write_json("metrics/preprocess.json", metrics)
 
 

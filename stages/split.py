@@ -6,24 +6,30 @@ from pathlib import Path
 
 from climbpose.config import load_params
 from climbpose.data.dataset import SPLIT_SETS, format_split_rows, load_frame_store
-from climbpose.data.split import split_windows
-from climbpose.io import write_json, write_text
+from climbpose.data.split import SplitError, split_windows
+from climbpose.io import atomic_dir, write_json, write_text
 from climbpose.errors import run_stage
 
 OUT = Path("data/split")
+PREPROCESSED = Path("data/preprocessed")
 
 
 def main() -> None:
     params = load_params()
     p = params.split
-    store = load_frame_store("data/preprocessed", keys=("usable",))
+    store = load_frame_store(PREPROCESSED, keys=("usable",))
     usable = [store.arrays["usable"][a:b] for a, b in zip(store.offsets[:-1], store.offsets[1:])]
-    result = split_windows(
-        usable, k=p.window, step=params.frame_step, fractions=(p.train, p.val, p.test),
-        by=p.by, block=p.block, seed=params.seed,
-    )
-    for name in SPLIT_SETS:
-        write_text(OUT / f"{name}.csv", format_split_rows(store.names, result.rows[name]))
+    try:
+        result = split_windows(
+            usable, k=p.window, step=params.frame_step, fractions=(p.train, p.val, p.test),
+            by=p.by, block=p.block, seed=params.seed,
+        )
+    except SplitError as error:
+        raise SplitError(f"{PREPROCESSED}: {error} (params.yaml: split.window={p.window}, split.by={p.by}, "
+                         f"experiment={params.experiment})") from None
+    with atomic_dir(OUT) as folder:  # all three files or none
+        for name in SPLIT_SETS:
+            write_text(folder / f"{name}.csv", format_split_rows(store.names, result.rows[name]))
     write_json("metrics/split.json", result.summary)
     print(result.summary)
 

@@ -14,36 +14,38 @@ from tqdm import tqdm
 
 from climbpose.config import SynthesizeParams, load_params
 from climbpose.errors import run_stage
-from climbpose.io import save_npz
+from climbpose.io import atomic_dir, save_npz
 from climbpose.synth import generate_video
 from climbpose.video import write_mp4
 
 OUT = Path("data/synthetic")
 
 
-def render_one(job: tuple[int, int, SynthesizeParams]) -> str:
-    index, seed, p = job
+def render_one(job: tuple[int, int, SynthesizeParams, Path]) -> str:
+    index, seed, p, out = job
     frames, keypoints = generate_video(seed, p.frames, width=p.width, height=p.height, fps=p.fps)
     name = f"clip_{index:03d}"
-    write_mp4(OUT / "videos" / f"{name}.mp4", frames, fps=p.fps)
-    save_npz(OUT / "keypoints" / f"{name}.npz", keypoints=keypoints)
+    write_mp4(out / "videos" / f"{name}.mp4", frames, fps=p.fps)
+    save_npz(out / "keypoints" / f"{name}.npz", keypoints=keypoints)
     return name
 
 
 def main() -> None:
     params = load_params()
     p = params.synthesize
-    if params.data.source != "synthetic":
+    # The dataset appears whole or not at all (the extract stage reads every video in the folder).
+    with atomic_dir(OUT) as out:
         for folder in ("videos", "keypoints"):
-            (OUT / folder).mkdir(parents=True, exist_ok=True)
-        print(f"synthesize: data.source is {params.data.source}; nothing to render")
-        return
-    # One independent seed per video, so adding videos does not change the existing ones.
-    seeds = [int(np.random.SeedSequence([params.seed, i]).generate_state(1)[0]) for i in range(p.videos)]
-    jobs = [(i, seed, p) for i, seed in enumerate(seeds)]
-    with Pool(processes=min(p.workers, p.videos)) as pool:
-        for _ in tqdm(pool.imap(render_one, jobs), total=len(jobs), desc="synthesize", unit="video"):
-            pass
+            (out / folder).mkdir()
+        if params.data.source != "synthetic":
+            print(f"synthesize: data.source is {params.data.source}; nothing to render")
+            return
+        # One independent seed per video, so adding videos does not change the existing ones.
+        seeds = [int(np.random.SeedSequence([params.seed, i]).generate_state(1)[0]) for i in range(p.videos)]
+        jobs = [(i, seed, p, out) for i, seed in enumerate(seeds)]
+        with Pool(processes=min(p.workers, p.videos)) as pool:
+            for _ in tqdm(pool.imap(render_one, jobs), total=len(jobs), desc="synthesize", unit="video"):
+                pass
 
 
 if __name__ == "__main__":

@@ -82,3 +82,36 @@ def test_a_missing_key_is_named():
     del data["finetune"]["lr"]
     with pytest.raises(ParamsError, match="missing key 'finetune.lr'"):
         params_from_dict(data)
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (("heatmaps", "c"), float("inf"), "'heatmaps.c' must be a finite number"),
+        (("finetune", "lr"), float("nan"), "'finetune.lr' must be a finite number"),
+        (("split", "val"), float("nan"), "'split.val' must be a finite number"),
+        (("split", "block"), 4, "split.block (4) must be >= the window span (5 frames"),
+        (("pretrain", "frames"), 3, "pretrain.frames (3) must be >= the window span (5 frames)"),
+        (("synthesize", "frames"), 4, "synthesize.frames (4) must be >= the window span (5 frames)"),
+        (("heatmaps", "sigma"), 0, "heatmaps.sigma must be > 0"),
+        (("finetune", "batch_size"), 0, "finetune.batch_size must be >= 1"),
+        (("split", "test"), 0.0, "split.test must be in (0, 1)"),
+    ],
+)
+def test_non_finite_values_and_lengths_that_would_fail_late(path, value, message):
+    """Checked when params.yaml is read, before any stage does heavy work."""
+    data = repo_params()
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(ParamsError) as error:
+        params_from_dict(data)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_experiment_3_needs_blocks_of_its_longer_span():
+    data = repo_params()
+    data["experiment"], data["split"]["block"] = 3, 8
+    with pytest.raises(ParamsError, match=r"split.block \(8\) must be >= the window span \(9 frames"):
+        params_from_dict(data)

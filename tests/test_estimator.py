@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from climbpose.data.checks import DataError
 from climbpose.estimator import (ESTIMATORS, BlazePose, Estimator, FrameEstimate, Precomputed,
                                  make_estimator)
 from climbpose.estimator import regions as rg
@@ -276,7 +277,7 @@ def test_extract_then_precomputed_round_trip(tmp_path):
         assert got.detected == want.detected
         for field in ("heatmaps", "bbox", "scores", "keypoints"):
             np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
-    with pytest.raises(IndexError):
+    with pytest.raises(DataError, match="only 3 precomputed frames"):
         replay(None)
     replay.reset()
     np.testing.assert_array_equal(replay(None).heatmaps, estimates[0].heatmaps)

@@ -8,6 +8,7 @@ one-line `ParamsError` naming the key, before any heavy work.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -270,6 +271,16 @@ class Params:
             if dataclasses.is_dataclass(value):
                 value.validate()
         _require(self.heatmaps.size >= self.split.window, "heatmaps.size must be >= split.window")
+        # Lengths that would only fail after hours of extraction, checked now: every window
+        # spans (window - 1) * frame_step + 1 frames.
+        span = (self.split.window - 1) * self.frame_step + 1
+        if self.split.by == "frames":
+            _require(self.split.block >= span, f"split.block ({self.split.block}) must be >= the window span ({span} frames "
+                                               f"for split.window={self.split.window}, experiment {self.experiment})")
+        if "synthetic" in self.pretrain.sources:
+            _require(self.pretrain.frames >= span, f"pretrain.frames ({self.pretrain.frames}) must be >= the window span ({span} frames)")
+        if self.data.source == "synthetic":
+            _require(self.synthesize.frames >= span, f"synthesize.frames ({self.synthesize.frames}) must be >= the window span ({span} frames)")
 
     @property
     def frame_step(self) -> int:
@@ -299,6 +310,8 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
         return value
     if annotation is float:
         _require(isinstance(value, (int, float)) and not isinstance(value, bool), f"'{key}' must be a number, not {value!r}")
+        # YAML spells .nan and .inf; neither is a usable setting, and NaN passes every '>' test.
+        _require(math.isfinite(value), f"'{key}' must be a finite number, not {value!r}")
         return float(value)
     if annotation is str:
         _require(isinstance(value, (str, int, float)) and not isinstance(value, bool), f"'{key}' must be a string, not {value!r}")

@@ -80,6 +80,9 @@ class Estimator(ABC):
         """Called before the first frame of a video file; override to use its name."""
         self.reset()
 
+    def end_video(self, frames: int) -> None:
+        """Called after the last of a video's `frames` frames; a replaying estimator checks its length."""
+
 
 ESTIMATORS: dict[str, type[Estimator]] = {}
 

@@ -43,7 +43,7 @@ def extract_video(video_path: str | os.PathLike, estimator: Estimator, out_path:
     try:
         total = probe(video_path)[0] or None
     except ValueError:
-        total = None  # read_frames below raises the clear error
+        total = None  # read_frames below raises the clear error (it also checks every frame)
     heatmaps, bboxes, detected, scores, keypoints = [], [], [], [], []
     start = time.perf_counter()
     bar = tqdm(read_frames(video_path), total=total, desc=Path(video_path).name, unit="frame",
@@ -57,6 +57,7 @@ def extract_video(video_path: str | os.PathLike, estimator: Estimator, out_path:
         keypoints.append(est.keypoints)
     seconds = time.perf_counter() - start
     t = len(bboxes)
+    estimator.end_video(t)  # a replaying estimator checks that its file had as many frames
     save_npz(
         out_path,
         heatmaps=np.stack(heatmaps) if t else np.zeros((0, K, s, s), np.float16),
@@ -121,7 +122,13 @@ def extract_videos(video_paths: Iterable[str | os.PathLike], out_dir: str | os.P
         # Pool would respawn it forever and hang.
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
                                  initializer=_init_worker, initargs=(estimator, kwargs)) as pool:
-            stats = _log_each(pool.map(_run_one, jobs))
+            try:
+                stats = _log_each(pool.map(_run_one, jobs))
+            except BaseException:
+                # A bad video, Ctrl-C or SIGTERM: drop the videos not started yet instead of
+                # extracting them all before the error is reported.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     seconds = time.perf_counter() - start
     frames = sum(s["frames"] for s in stats)
     log.info("extracted %d videos, %d frames in %.1f s: %.1f fps overall (%d workers x %d threads)",

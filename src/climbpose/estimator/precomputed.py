@@ -10,8 +10,10 @@ re-read what `extract` wrote. File `<directory>/<video>.npz` holds
 Usage: `est = Precomputed(directory); est.reset("video_name")` (or `est.start_video(path)`, which
 uses the file's stem, as `extract` does), then call it once per frame.
 The frame argument is ignored (it may be None), so a caller that reads the video anyway can pass
-the frames, and one that does not need them can skip decoding. Reading past the last stored frame
-raises IndexError: the npz and the video disagree about their length.
+the frames, and one that does not need them can skip decoding. Files are read and checked by
+`climbpose.data.estimates.read_estimates`. Reading past the last stored frame, or `end_video`
+with fewer frames than stored, raises a DataError: the npz and the video disagree about their
+length.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from climbpose.data.checks import DataError, check_frame_count
+from climbpose.data.estimates import read_estimates
 from climbpose.estimator.base import Estimator, FrameEstimate, register
 from climbpose.heatmaps import argmax_cells, cells_to_image
 from climbpose.keypoints import K
@@ -59,33 +63,26 @@ class Precomputed(Estimator):
 
     def _load(self, path: Path) -> dict[str, np.ndarray]:
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no precomputed heatmaps for this video")
-        with np.load(path) as z:
-            heatmaps = z["heatmaps"]
-            bboxes = z["bboxes"].astype(np.float32)
-            t, k, s, s2 = heatmaps.shape
-            if k != K or s != s2 or bboxes.shape != (t, 4):
-                raise ValueError(f"{path}: heatmaps {heatmaps.shape} / bboxes {bboxes.shape} are "
-                                 f"not (T, {K}, S, S) / (T, 4)")
-            if self.expected_size is not None and s != self.expected_size:
-                raise ValueError(f"{path}: {s}x{s} heatmaps, {self.expected_size} expected")
-            if "detected" in z:
-                detected = z["detected"].astype(bool)
-            else:
-                detected = (bboxes[:, 2] > bboxes[:, 0]) & (bboxes[:, 3] > bboxes[:, 1])
-            scores = (z["scores"].astype(np.float32) if "scores" in z
-                      else np.repeat(detected[:, None].astype(np.float32), K, axis=1))
-            keypoints = z["keypoints"].astype(np.float32) if "keypoints" in z else None
-        self.heatmap_size = s
-        return {"heatmaps": heatmaps, "bboxes": bboxes, "detected": detected,
-                "scores": scores, "keypoints": keypoints}
+            raise DataError(f"{path}: no precomputed heatmaps for this video (estimator.precomputed_dir)")
+        arrays = read_estimates(path, self.expected_size)  # shapes, dtypes, finite values, boxes
+        detected = arrays["detected"]
+        if arrays["scores"] is None:
+            arrays["scores"] = np.repeat(detected[:, None].astype(np.float32), K, axis=1)
+        self.heatmap_size = arrays["heatmaps"].shape[-1]
+        self._path = path
+        return arrays
+
+    def end_video(self, frames: int) -> None:
+        """The video had `frames` frames: the file must have held exactly as many."""
+        check_frame_count(self._path, len(self), "its video", frames)
 
     def __call__(self, frame_rgb_uint8: np.ndarray | None = None) -> FrameEstimate:
         if not self._arrays:
             raise RuntimeError("Precomputed: call reset(video_name) before the first frame")
         t = self._t
         if t >= len(self):
-            raise IndexError(f"{self.video}: only {len(self)} precomputed frames, asked for frame {t}")
+            raise DataError(f"{self._path}: only {len(self)} precomputed frames, but its video has more; "
+                            "they must describe the same frames")
         self._t += 1
         a = self._arrays
         if not a["detected"][t]:

@@ -45,8 +45,12 @@ class CheckpointDir:
         """The saved state of this run, or None when there is none (or it belongs to another run)."""
         if not self.path.is_file():
             return None
-        state = torch.load(self.path, map_location="cpu", weights_only=False)
-        if state.get("fingerprint") != self.fingerprint:
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=False)
+        except Exception as error:  # written atomically, so only a damaged disk or a foreign file gets here
+            print(f"{self.path}: cannot be read ({type(error).__name__}), starting afresh")
+            return None
+        if not isinstance(state, dict) or state.get("fingerprint") != self.fingerprint:
             print(f"{self.path}: belongs to another configuration, starting afresh")
             return None
         return state
@@ -54,3 +58,7 @@ class CheckpointDir:
     def save(self, state: dict[str, Any]) -> None:
         with atomic_path(self.path, suffix=".pt") as tmp:
             torch.save({**state, "fingerprint": self.fingerprint}, tmp)
+        # A hard kill (SIGKILL) during an earlier save leaves its hidden temporary; the folder is
+        # a persistent DVC output, so tidy it rather than let such files pile up and be cached.
+        for stale in self.path.parent.glob(f".{self.path.name}.*"):
+            stale.unlink(missing_ok=True)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from climbpose.errors import InputError
 from climbpose.evaluate import PCKResult, metric_key, pck_counts
 from climbpose.heatmaps import argmax_cells
 from climbpose.train.batches import Batch, WindowSet
@@ -31,8 +33,25 @@ from climbpose.train.distributed import SINGLE, Rank, mean_over_ranks, shard
 THRESHOLDS = (0.05, 0.1, 0.2)
 
 
-class TrainingError(RuntimeError):
-    """Training cannot go on (a non-finite loss); the message names epoch and batch."""
+class TrainingError(InputError):
+    """Training cannot go on: a non-finite loss, or out of GPU memory. The message names the
+    epoch and batch and the parameter to change; stages print it as one line and exit 1."""
+
+
+# torch >= 2.5 names it torch.OutOfMemoryError; torch.cuda.OutOfMemoryError is the same class.
+OutOfMemory = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+
+
+@contextmanager
+def _memory_hint(desc: str, batch_size: int, where: str) -> Iterator[None]:
+    """Turn running out of GPU memory into a one-line TrainingError that names the batch size."""
+    try:
+        yield
+    except OutOfMemory:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        raise TrainingError(f"{desc}: out of GPU memory {where} with batch size {batch_size}; "
+                            f"set a smaller {desc}.batch_size in params.yaml") from None
 
 
 @dataclass(frozen=True)
@@ -130,7 +149,8 @@ def fit(
     validation_seed = _epoch_seed(seed, 0)  # training epochs count from 1, so 0 is free for validation
     if not any(p.requires_grad for p in model.parameters()):
         # Nothing to learn (the identity function): one validation, recorded as epoch 0.
-        val_loss, val_pck = _validate(model, val, recipe, validation_seed, size, autocast)
+        with _memory_hint(desc, recipe.batch_size, "in validation"):
+            val_loss, val_pck = _validate(model, val, recipe, validation_seed, size, autocast)
         record = _record(0, math.nan, val_loss, val_pck, recipe.lr, 0, 0.0, 0)
         on_epoch(record)
         return copy.deepcopy(model.state_dict()), [record]
@@ -142,7 +162,8 @@ def fit(
         state = {"epoch": 0, "history": [], "best_loss": math.inf, "best_score": -math.inf,
                  "best_weights": None, "bad_epochs": 0, "stopped": False}
         if recipe.validate_first:
-            val_loss, val_pck = _validate(model, val, recipe, validation_seed, size, autocast)
+            with _memory_hint(desc, recipe.batch_size, "in validation before epoch 1"):
+                val_loss, val_pck = _validate(model, val, recipe, validation_seed, size, autocast)
             record = _record(0, math.nan, val_loss, val_pck, recipe.lr, 0, 0.0, 0)
             state.update(history=[record], best_loss=val_loss, best_score=val_pck[select_key],
                          best_weights=copy.deepcopy(model.state_dict()), best_epoch=0)
@@ -166,15 +187,18 @@ def fit(
             if len(batch.inputs) < rank.world:
                 continue  # a last batch too small to give every rank a window
             part = shard(batch, rank)
-            loss = _step(trained, optimiser, part, autocast)
+            with _memory_hint(desc, recipe.batch_size, f"at epoch {epoch}, batch {index}"):
+                loss = _step(trained, optimiser, part, autocast)
             if not math.isfinite(loss):
-                raise TrainingError(f"{desc}: loss became {loss} at epoch {epoch}, batch {index}")
+                raise TrainingError(f"{desc}: loss became {loss} at epoch {epoch}, batch {index}; "
+                                    f"try a smaller {desc}.lr, or check the input data")
             loss_sum += loss * len(part.inputs)
             seen += len(part.inputs)
             bar.set_postfix(loss=f"{loss:.4g}")
         loss_sum, seen = mean_over_ranks(loss_sum, seen, rank, train.device)
         seconds = time.perf_counter() - started
-        val_loss, val_pck = _validate(model, val, recipe, validation_seed, size, autocast)
+        with _memory_hint(desc, recipe.batch_size, f"in validation after epoch {epoch}"):
+            val_loss, val_pck = _validate(model, val, recipe, validation_seed, size, autocast)
 
         state["best_loss"], state["bad_epochs"], lr_reduced, state["stopped"] = plateau(
             state["best_loss"], state["bad_epochs"], val_loss, recipe.lr_patience, recipe.stop_patience)

@@ -34,8 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
+from climbpose.data.checks import check_keypoints
 from climbpose.data.sources import SourceError
-from climbpose.data.sources.layout import to_project_layout
+from climbpose.data.sources.layout import layout_indices, to_project_layout
+from climbpose.io import data_files
 from climbpose.keypoints import NAMES
 
 
@@ -50,27 +52,45 @@ class FrameLabels:
     source: str = ""  # the file(s) it came from, for error messages
 
 
-def _triplets(values, n: int, where: str) -> np.ndarray:
+def _triplets(values, n: int, where: str, default_names: bool = False) -> np.ndarray:
     """A list of [x, y, v] (or COCO's flat list) -> (n, 3) float32 with None -> NaN."""
     flat = [np.nan if v is None else v for v in np.asarray(values, dtype=object).ravel()]
     if len(flat) != 3 * n:
-        raise SourceError(f"{where}: {len(flat)} numbers for {n} keypoints (x, y, v each)")
+        hint = (f"; the file lists no keypoint_names, so the project's {n} are assumed: add the names "
+                "(and data.keypoint_map for names of another layout)") if default_names else ""
+        raise SourceError(f"{where}: {len(flat)} numbers for {n} keypoints (x, y, v each){hint}")
+    if any(isinstance(v, (str, bytes, bool)) for v in flat):
+        raise SourceError(f"{where}: keypoint values must be numbers or null")
     return np.asarray(flat, dtype=np.float32).reshape(n, 3)
 
 
+def _names(value, where: Path) -> tuple[str, ...]:
+    """A keypoint name list: distinct strings."""
+    if not isinstance(value, list) or not value or not all(isinstance(n, str) for n in value):
+        raise SourceError(f"{where}: keypoint names must be a non-empty list of strings")
+    if len(set(value)) != len(value):
+        raise SourceError(f"{where}: a keypoint name is listed twice")
+    return tuple(value)
+
+
 def _read_project(data: dict, path: Path) -> dict[str, FrameLabels]:
-    names = tuple(data.get("keypoint_names") or NAMES)
+    given = data.get("keypoint_names") or None  # absent (or empty): the project's 25
+    names = NAMES if given is None else _names(given, path)
     labels = FrameLabels(names, source=str(path))
+    if not isinstance(data["frames"], list):
+        raise SourceError(f"{path}: 'frames' must be a list")
     for entry in data["frames"]:
-        index = int(entry["index"])
+        index = entry["index"]
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise SourceError(f"{path}: frame index {index!r} is not an integer")
         if index in labels.by_index:
             raise SourceError(f"{path}: frame {index} is listed twice")
-        labels.by_index[index] = _triplets(entry["keypoints"], len(names), f"{path}, frame {index}")
+        labels.by_index[index] = _triplets(entry["keypoints"], len(names), f"{path}, frame {index}", given is None)
     return {path.stem: labels}
 
 
 def _read_coco(data: dict, path: Path) -> dict[str, FrameLabels]:
-    names_of = {c["id"]: tuple(c.get("keypoints") or ()) for c in data["categories"]}
+    names_of = {c["id"]: _names(c["keypoints"], path) if c.get("keypoints") else () for c in data["categories"]}
     images = {img["id"]: img["file_name"] for img in data["images"]}
     best: dict[int, tuple[int, np.ndarray, tuple[str, ...]]] = {}
     for ann in data["annotations"]:
@@ -104,15 +124,20 @@ def read_annotation_file(path: str | Path) -> dict[str, FrameLabels]:
             return _read_project(data, path)
     except SourceError:
         raise
-    except (KeyError, TypeError, ValueError) as error:  # JSONDecodeError is a ValueError
-        raise SourceError(f"{path}: malformed annotation file ({type(error).__name__}: {error})") from None
+    except OSError as error:
+        raise SourceError(f"{path}: cannot read ({type(error).__name__}: {error.strerror or error})") from None
+    # JSONDecodeError and UnicodeDecodeError are ValueErrors; a number beyond float32 overflows;
+    # wrong types give Key/Type/Attribute/IndexErrors; absurd nesting a RecursionError.
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError) as error:
+        message = " ".join(str(error).split())[:160]
+        raise SourceError(f"{path}: malformed annotation file ({type(error).__name__}: {message})") from None
     raise SourceError(f"{path}: neither COCO keypoints (images, annotations, categories) nor the project's format (frames)")
 
 
 def read_annotation_dir(directory: str | Path) -> dict[str, FrameLabels]:
     """All `*.json` files of a folder, merged by video (a frame labelled in two files is an error)."""
     merged: dict[str, FrameLabels] = {}
-    for path in sorted(Path(directory).glob("*.json")):
+    for path in data_files(directory, "*.json"):
         for video, labels in read_annotation_file(path).items():
             if video not in merged:
                 merged[video] = labels
@@ -145,8 +170,17 @@ def keypoint_array(labels: FrameLabels, n_frames: int, frame_files: list[str] | 
 
     COCO images are placed by file name when the video is a folder of frames (`frame_files`, in
     frame order), else by the number in the file name: frame index = number - frame_number_base
-    (CVAT numbers from 0; ffmpeg's img-%06d from 1).
+    (CVAT numbers from 0; ffmpeg's img-%06d from 1). Errors name the annotation file.
     """
+    try:
+        return _keypoint_array(labels, n_frames, frame_files, frame_number_base, keypoint_map)
+    except SourceError as error:
+        message = str(error)
+        raise SourceError(message if message.startswith(labels.source) else f"{labels.source}: {message}") from None
+
+
+def _keypoint_array(labels: FrameLabels, n_frames: int, frame_files: list[str] | None,
+                    frame_number_base: int, keypoint_map: Mapping[str, str] | None) -> np.ndarray:
     raw = np.full((n_frames, len(labels.names), 3), np.nan, dtype=np.float32)
     raw[..., 2] = 0.0
     position = {name: i for i, name in enumerate(frame_files or [])}
@@ -163,10 +197,17 @@ def keypoint_array(labels: FrameLabels, n_frames: int, frame_files: list[str] | 
             raise SourceError(f"{labels.source}: frame {index} is outside the video's {n_frames} frames "
                              "(check data.frame_number_base)")
         raw[index] = values
+    # Checked here, where frames have their video's numbering: COCO's visibility, never NaN;
+    # coordinates NaN (null) or finite.
+    check_keypoints(labels.source, raw, visibility=(0, 1, 2), names=labels.names)
     v = raw[..., 2]
     labelled = np.isfinite(raw[..., :2]).all(axis=-1) & (v > 0)
     keypoints = raw.copy()
     keypoints[..., 2] = (v >= 2).astype(np.float32)
     keypoints[~labelled, :2] = np.nan
     keypoints[~labelled, 2] = 0.0
+    src, _, dropped = layout_indices(labels.names, keypoint_map)
+    if len(src) == 0:
+        raise SourceError(f"none of its keypoint names ({', '.join(dropped[:4])}{', ...' if len(dropped) > 4 else ''}) "
+                          "is one of the project's 25; map them with data.keypoint_map")
     return to_project_layout(keypoints, labels.names, keypoint_map)

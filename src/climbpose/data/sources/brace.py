@@ -24,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from climbpose.data.checks import check_finite
 from climbpose.data.sources import SourceError
 from climbpose.data.sources.layout import COCO17, missing_keypoints, to_project_layout
+from climbpose.io import data_files
 
 SEGMENT_NAME = re.compile(r"^(?P<video>.+)_(?P<start>\d+)-(?P<end>\d+)_(?P<movement>[A-Za-z]+)$")
 FRAME_NUMBER = re.compile(r"(\d+)\D*$")
@@ -72,12 +74,14 @@ def load_segment(path: str | Path) -> BraceSegment:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as error:  # JSONDecodeError is a ValueError
         raise SourceError(f"{path}: malformed BRACE segment file ({type(error).__name__}: {error})") from None
+    # Frames count from the segment's first; NaN is a frame the file lacks, inf a broken file.
+    check_finite(path, "keypoint coordinates", keypoints[..., :2], allow_nan=True)
     return BraceSegment(path.stem, match["video"], match["movement"], first, keypoints, bboxes)
 
 
 def segment_files(directory: str | Path) -> list[Path]:
     """The segment files under a BRACE folder (sorted); raises when there are none."""
-    files = sorted(p for p in Path(directory).rglob("*.json") if SEGMENT_NAME.match(p.stem))
+    files = [p for p in data_files(directory, "**/*.json") if SEGMENT_NAME.match(p.stem)]
     if not files:
         raise SourceError(f"{directory}: no BRACE segment .json files (pretrain.brace_dir; README 'Your own data')")
     return files

@@ -15,6 +15,9 @@ annotated". Unannotated keypoints become missing (NaN x, y), the project's rule.
 keypoint with visibility 0 is one placed but hidden: it keeps its position and is scored, as
 occluded keypoints are everywhere in this project; the `visible` column is 1 where visibility > 0.
 
+Checked as read (`climbpose.data.checks`): heatmaps (T, 25, S, S) of a float type with S =
+heatmaps.size and no NaN or inf; keypoint coordinates NaN or finite; visibility 0, 1 or 2.
+
 Frames whose box is empty (zero or negative width or height, or not finite) have no estimate:
 they are marked undetected and leave windows, or, with `cut_at_empty_box`, end the video there
 (what the thesis did).
@@ -23,14 +26,15 @@ they are marked undetected and leave windows, or, with `cut_at_empty_box`, end t
 from __future__ import annotations
 
 import logging
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from climbpose.data.checks import NUMBER, check_array, check_heatmaps, check_keypoints, narrow_floats, nonempty_boxes, read_npz
 from climbpose.data.sources import SourceError
 from climbpose.data.sources.layout import mark_missing
+from climbpose.io import data_files
 from climbpose.keypoints import K
 
 INPUTS, TARGETS = "inputs", "targets"
@@ -50,17 +54,14 @@ class ClimbAlongVideo:
 
 def _arrays(path: Path, *keys: str) -> list[np.ndarray]:
     """Named arrays of an npz file; a missing file, member or a broken archive is the user's to fix."""
-    try:
-        with np.load(path) as z:
-            return [np.asarray(z[key]) for key in keys]
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
-        raise SourceError(f"{path}: cannot read {', '.join(keys)} ({type(error).__name__}: {error})") from None
+    arrays = read_npz(path, keys)
+    return [arrays[key] for key in keys]
 
 
 def video_names(directory: str | Path) -> list[str]:
     """Names of the videos in a ClimbAlong folder (sorted); every input needs its target file."""
     directory = Path(directory)
-    inputs = sorted(p.stem for p in (directory / INPUTS).glob("*.npz"))
+    inputs = [p.stem for p in data_files(directory / INPUTS, "*.npz")]
     if not inputs:
         raise SourceError(f"{directory / INPUTS}: no .npz input files (see README, 'Your own data')")
     lacking = [n for n in inputs if not (directory / TARGETS / f"{n}.npz").is_file()]
@@ -78,11 +79,17 @@ def annotated(raw: np.ndarray) -> np.ndarray:
 def read_targets(path: str | Path) -> np.ndarray:
     """A target file's keypoints as (T, 25, 3) float32 x, y, visible with NaN where not annotated."""
     (raw,) = _arrays(Path(path), "keypoints")
-    raw = raw.astype(np.float32)
     if raw.ndim == 4 and raw.shape[1] == 1:
         raw = raw[:, 0]  # the person axis of ClimbAlong's files: always one climber
     if raw.ndim != 3 or raw.shape[1:] != (K, 3):
-        raise SourceError(f"{path}: keypoints of shape {raw.shape}, expected (T, 1, {K}, 3) or (T, {K}, 3)")
+        raise SourceError(f"{path}: keypoints of shape {raw.shape}, expected (T, 1, {K}, 3) or (T, {K}, 3) "
+                          f"(ClimbAlong files hold the project's {K} keypoints; no keypoint map applies)")
+    check_array(path, "keypoints", raw, ("T", K, 3), NUMBER)
+    raw = narrow_floats(raw).astype(np.float32)
+    # NaN coordinates mean "not annotated"; infinite ones, or a visibility that is NaN or not
+    # 0, 1 or 2 (COCO's values; anything > 0 counts as visible), mean a broken export and must
+    # not quietly become "missing".
+    check_keypoints(path, raw, visibility=(0, 1, 2))
     ok = annotated(raw)
     keypoints = raw.copy()
     keypoints[..., 2] = (raw[..., 2] > 0).astype(np.float32)
@@ -92,17 +99,13 @@ def read_targets(path: str | Path) -> np.ndarray:
 def read_boxes(path: str | Path) -> np.ndarray:
     """Only the boxes of an input file (T, 4) float32: npz members load lazily, the maps stay on disk."""
     (boxes,) = _arrays(Path(path), "bboxes")
-    boxes = boxes.astype(np.float32)
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise SourceError(f"{path}: bboxes of shape {boxes.shape}, expected (T, 4)")
-    return boxes
+    check_array(path, "bboxes", boxes, ("T", 4), NUMBER)
+    return narrow_floats(boxes).astype(np.float32)
 
 
 def box_ok(bboxes: np.ndarray) -> np.ndarray:
     """(T,) bool: boxes with finite corners and positive width and height."""
-    finite = np.isfinite(bboxes).all(axis=-1)
-    with np.errstate(invalid="ignore"):
-        return finite & (bboxes[:, 2] > bboxes[:, 0]) & (bboxes[:, 3] > bboxes[:, 1])
+    return nonempty_boxes(bboxes)
 
 
 def first_frame_annotated(directory: str | Path, name: str) -> int:
@@ -118,12 +121,11 @@ def load_video(directory: str | Path, name: str, heatmap_size: int, cut_at_empty
     directory = Path(directory)
     path = directory / INPUTS / f"{name}.npz"
     (heatmaps,) = _arrays(path, "heatmaps")
+    heatmaps = narrow_floats(heatmaps)
+    check_heatmaps(path, heatmaps, heatmap_size)  # shape, a float dtype, no NaN or inf (all-zero maps are fine)
     heatmaps = heatmaps.astype(np.float32)
     bboxes = read_boxes(path)
     keypoints = read_targets(directory / TARGETS / f"{name}.npz")
-    if heatmaps.ndim != 4 or heatmaps.shape[1:] != (K, heatmap_size, heatmap_size):
-        raise SourceError(f"{path}: heatmaps of shape {heatmaps.shape}, expected (T, {K}, {heatmap_size}, "
-                         f"{heatmap_size}) (heatmaps.size in params.yaml)")
     if len(heatmaps) != len(bboxes):
         raise SourceError(f"{path}: {len(heatmaps)} heatmap frames but {len(bboxes)} boxes")
     t = min(len(heatmaps), len(keypoints))

@@ -21,9 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from climbpose.config import DataParams
+from climbpose.data.checks import NUMBER, check_array, check_frame_count, check_inside_image, check_keypoints, narrow_floats, read_npz
+from climbpose.data.estimates import read_estimates
 from climbpose.data.sources import SourceError, climbalong
 from climbpose.data.sources.videos import VideoAnnotations, list_videos
-from climbpose.video import read_frames
+from climbpose.io import data_files
+from climbpose.keypoints import K
+from climbpose.video import probe, read_frames
 
 
 @dataclass
@@ -35,6 +39,7 @@ class SourceVideo:
     bboxes: np.ndarray  # (T, 4) x1, y1, x2, y2
     detected: np.ndarray  # (T,) bool
     keypoints: np.ndarray  # (T, 25, 3) x, y, visible; NaN x, y where not annotated
+    where: str = ""  # the file to name in errors about this video (its video file, or ClimbAlong's inputs)
 
 
 @dataclass
@@ -48,7 +53,7 @@ def estimator_videos(data: DataParams) -> list[Path]:
     climbalong, whose heatmaps come with the data."""
     if data.source == "synthetic":
         folder = Path(data.dir) / "videos"
-        videos = sorted(folder.glob("*.mp4"))
+        videos = data_files(folder, "*.mp4")
         if not videos:
             raise SourceError(f"{folder}: no .mp4 videos to extract")
         return videos
@@ -73,32 +78,56 @@ def frame_image(data: DataParams, name: str, index: int) -> np.ndarray | None:
     return next(itertools.islice(read_frames(path), index, None), None)
 
 
-def _from_extracted(path: Path, keypoints: np.ndarray, estimate) -> SourceVideo:
-    if len(keypoints) != len(estimate["bboxes"]):
-        raise SourceError(f"{path.stem}: {len(estimate['bboxes'])} extracted frames but {len(keypoints)} annotated frames")
-    return SourceVideo(path.stem, estimate["heatmaps"], estimate["bboxes"], estimate["detected"], keypoints)
+def read_keypoint_file(path: str | Path) -> np.ndarray:
+    """A synthetic ground-truth file (`<dir>/keypoints/<video>.npz`): (T, 25, 3) float32 x, y,
+    visible, checked (coordinates NaN or finite, visible 0 or 1)."""
+    keypoints = read_npz(path, ("keypoints",))["keypoints"]
+    check_array(path, "keypoints", keypoints, ("T", K, 3), NUMBER)
+    keypoints = narrow_floats(keypoints).astype(np.float32)
+    check_keypoints(path, keypoints, visibility=(0, 1))
+    return keypoints
+
+
+def _video_files(data: DataParams) -> dict[str, Path]:
+    """Video name -> the video file or frame folder `extract` read."""
+    if data.source == "synthetic":
+        return {p.stem: p for p in data_files(Path(data.dir) / "videos", "*.mp4")}
+    return list_videos(data.dir)
 
 
 def finetuning_videos(data: DataParams, extracted: str | Path, heatmap_size: int) -> Iterator[SourceVideo | Skipped]:
-    """Each video of the source with its estimator output (from `extracted` unless delivered)."""
+    """Each video of the source with its estimator output (from `extracted` unless delivered).
+
+    Checks on the way: the estimator files (`read_estimates`), the annotations (their format's
+    reader), annotation and video frame counts, and annotated keypoints against the video's size.
+    """
     if data.source == "climbalong":
         yield from _climbalong(data, heatmap_size)
         return
-    files = sorted(Path(extracted).glob("*.npz"))
+    files = data_files(extracted, "*.npz")
     if not files:
         raise SourceError(f"{extracted}: no extracted .npz files")
     annotations = VideoAnnotations(data.dir, data.keypoint_map, data.frame_number_base) if data.source == "videos" else None
+    videos = _video_files(data)
     for path in files:
-        with np.load(path) as estimate:
-            if annotations is None:
-                with np.load(Path(data.dir) / "keypoints" / path.name) as annotation:
-                    keypoints = annotation["keypoints"]
-            else:
-                keypoints = annotations.keypoints(path.stem, len(estimate["bboxes"]))
-                if keypoints is None:
-                    yield Skipped(path.stem, "no annotations")
-                    continue
-            yield _from_extracted(path, keypoints, estimate)
+        video = videos.get(path.stem)
+        if video is None:
+            raise SourceError(f"{path}: {data.dir} has no video {path.stem}; run extract again")
+        estimate = read_estimates(path, heatmap_size)
+        frames = len(estimate["bboxes"])  # what the estimator decoded from the video
+        if annotations is None:
+            where = Path(data.dir) / "keypoints" / path.name
+            keypoints = read_keypoint_file(where)
+            check_frame_count(where, len(keypoints), video, frames)
+        else:
+            keypoints = annotations.keypoints(path.stem, frames)  # refuses frames beyond the video
+            if keypoints is None:
+                yield Skipped(path.stem, "no annotations")
+                continue
+            where = annotations.labels[path.stem].source
+        _, width, height, _ = probe(video)
+        check_inside_image(where, keypoints[..., :2], width, height)
+        yield SourceVideo(path.stem, estimate["heatmaps"], estimate["bboxes"], estimate["detected"], keypoints, str(video))
 
 
 def _climbalong(data: DataParams, heatmap_size: int) -> Iterator[SourceVideo | Skipped]:
@@ -113,4 +142,5 @@ def _climbalong(data: DataParams, heatmap_size: int) -> Iterator[SourceVideo | S
         if len(video.detected) == 0:
             yield Skipped(name, "no frame before the first empty box (data.cut_at_empty_box)")
             continue
-        yield SourceVideo(video.name, video.heatmaps, video.bboxes, video.detected, video.keypoints)
+        yield SourceVideo(video.name, video.heatmaps, video.bboxes, video.detected, video.keypoints,
+                          str(Path(data.dir) / climbalong.INPUTS / f"{name}.npz"))

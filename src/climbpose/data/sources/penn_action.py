@@ -24,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from climbpose.data.checks import check_finite
 from climbpose.data.sources import SourceError
 from climbpose.data.sources.layout import to_project_layout
+from climbpose.io import data_files
 
 PENN_JOINTS: tuple[str, ...] = (
     "head",
@@ -62,6 +64,7 @@ def load_video(path: str | Path) -> PennActionVideo:
     x, y, vis = (_matrix(mat, key, path) for key in ("x", "y", "visibility"))
     if not x.shape == y.shape == vis.shape or x.shape[1] != len(PENN_JOINTS):
         raise SourceError(f"{path}: x {x.shape}, y {y.shape}, visibility {vis.shape}; expected (T, 13) each")
+    check_finite(path, "x, y", np.stack([x, y], axis=-1), allow_nan=True)  # NaN: not labelled; inf: a broken file
     t = len(x)
     joints = np.stack([x - 1.0, y - 1.0, (vis > 0).astype(np.float64)], axis=-1)
     keypoints = to_project_layout(joints, PENN_JOINTS, PENN_TO_PROJECT)
@@ -80,7 +83,7 @@ def load_video(path: str | Path) -> PennActionVideo:
 def label_files(directory: str | Path) -> list[Path]:
     """The label files of a Penn Action folder (sorted); raises when there are none."""
     folder = Path(directory) / "labels"
-    files = sorted(folder.glob("*.mat"))
+    files = data_files(folder, "*.mat")
     if not files:
         raise SourceError(f"{folder}: no Penn Action .mat label files (pretrain.penn_action_dir; README 'Your own data')")
     return files

@@ -32,6 +32,8 @@ def list_videos(directory: str | Path) -> dict[str, Path]:
         raise SourceError(f"{root}: no videos folder (see README, 'Your own data')")
     found: dict[str, Path] = {}
     for path in sorted(root.iterdir()):
+        if path.name.startswith("."):
+            continue  # hidden: macOS's '._' companions, temporaries; never a video
         is_video = path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES
         is_frames = path.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())
         if not (is_video or is_frames):

@@ -1,0 +1,109 @@
+"""A killed `dvc repro` picks up where it stopped and ends with the metrics of an uninterrupted run.
+
+On a tiny copy of the pipeline (tests/dvc_repo.py): one uninterrupted `dvc repro` gives the
+reference. Then `dvc repro` is killed (SIGTERM to its whole process group, as a job scheduler
+does) while `extract` has written some videos' files, and again (SIGINT, as Ctrl-C does) while
+`finetune` is past its first epoch; neither leaves a partial output or a temporary behind, and
+a last `dvc repro` resumes finetuning from its checkpoint. Every metrics/*.json must then be
+byte-identical to the reference (on the CPU everything is deterministic; wall times live in
+reports/, not metrics/), and so must the finetuning history apart from its time columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.dvc_repo import BIN, DvcRepo, make_tiny_repo
+
+pytestmark = pytest.mark.slow
+
+# Four finetuning epochs leave time to kill after the first; 16x16 heatmaps, small filter grids
+# and no timing keep every stage short.
+PARAMS = {
+    "heatmaps": {"size": 16, "c": 255.0, "sigma": 1.0},
+    "finetune": {"max_epochs": 4, "windows_per_epoch": 32},
+    "evaluate": {"savgol_windows": [5], "savgol_polyorders": [1], "one_euro_min_cutoffs": [0.1],
+                 "one_euro_betas": [0.3], "cost_batch_size": 0},
+}
+TIME_COLUMNS = {"seconds", "windows_per_s"}
+
+
+def repro_killed(repo: DvcRepo, when, sig: int, timeout: float = 180) -> str:
+    """Run `dvc repro`; once `when()` holds, send `sig` to its process group. Returns the output."""
+    proc = subprocess.Popen([str(BIN / "dvc"), "repro"], cwd=repo.root, env=repo.env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and not when():
+        assert time.monotonic() < deadline, "".join(lines)[-3000:]
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before the moment to kill it:\n" + "".join(lines)[-3000:]
+    os.killpg(proc.pid, sig)
+    proc.wait(timeout=60)
+    reader.join(timeout=10)
+    output = "".join(lines)
+    assert proc.returncode != 0, output[-3000:]
+    return output
+
+
+def metrics(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((root / "metrics").glob("*.json"))}
+
+
+def history(root: Path) -> dict[str, list[tuple[str, str]]]:
+    """dvclive's finetuning series (step, value), without wall times and timestamps."""
+    out = {}
+    for path in sorted((root / "dvclive" / "finetune" / "plots" / "metrics").glob("*.tsv")):
+        if path.stem not in TIME_COLUMNS:
+            with open(path, newline="") as handle:
+                out[path.stem] = [(row["step"], row[path.stem]) for row in csv.DictReader(handle, delimiter="\t")]
+    return out
+
+
+def leftovers(root: Path) -> list[Path]:
+    """Hidden temporaries of atomic writes (climbpose.io) anywhere in the outputs."""
+    return [p for folder in ("data", "models", "checkpoints", "metrics") for p in (root / folder).rglob(".*")
+            if ".partial-" in p.name or p.suffix in (".npz", ".pt", ".json", ".mp4")]
+
+
+def test_killed_extract_and_finetune_resume_to_the_uninterrupted_metrics(tmp_path):
+    repo = make_tiny_repo(tmp_path, PARAMS)
+    repo.dvc("repro")
+    reference, reference_history = metrics(repo.root), history(repo.root)
+    assert {"extract.json", "preprocess.json", "split.json", "val.json", "test.json"} <= set(reference)
+
+    # Forget extract's output and the finetuning state, and DVC's cache (which would restore
+    # them), so that both stages run again as on a first run; pretraining is kept.
+    for path in ("data/extracted", "checkpoints/finetune", "models/finetuned.pt", ".dvc/cache"):
+        target = repo.root / path
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+
+    data = repo.root / "data"
+    out = repro_killed(repo, lambda: any(data.glob(".extracted.partial-*/*.npz")), signal.SIGTERM)
+    assert "Running stage 'extract'" in out and "Running stage 'preprocess'" not in out
+    assert not (data / "extracted").exists()  # some videos were done, but no partial folder became the output
+    assert not leftovers(repo.root)
+
+    checkpoint = repo.root / "checkpoints" / "finetune" / "last.pt"
+    out = repro_killed(repo, checkpoint.is_file, signal.SIGINT)
+    assert "Running stage 'finetune'" in out and "finetune epoch 4" not in out
+    assert checkpoint.is_file() and not (repo.root / "models" / "finetuned.pt").exists()
+    assert not leftovers(repo.root)
+
+    last = repo.dvc("repro")
+    assert "resuming after epoch" in last.stdout
+    assert "Running stage 'pretrain'" not in last.stdout and "Running stage 'extract'" not in last.stdout
+    assert metrics(repo.root) == reference
+    assert history(repo.root) == reference_history
+    assert not leftovers(repo.root)
