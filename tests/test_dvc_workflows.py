@@ -41,6 +41,13 @@ def test_repro_then_status_clean_and_second_repro_is_a_no_op(repo):
         assert 0 <= metrics[key] <= 100 if "pck" in key else metrics[key] > 0
 
 
+def test_plots_show_embeds_the_png_figures_as_local_files(repo, tmp_path):
+    repo.dvc("plots", "show", "-o", str(tmp_path / "plots"))
+    page = (tmp_path / "plots" / "index.html").read_text()
+    assert '<img src="static/workspace_reports_example_frame.png"' in page
+    assert (tmp_path / "plots" / "static" / "workspace_reports_example_frame.png").stat().st_size > 1000
+
+
 def test_dag_is_the_documented_chain(repo):
     edges = set(re.findall(r'"(\w+)" -> "(\w+)"', repo.dvc("dag", "--dot").stdout))
     chain = [("synthesize", "extract"), ("extract", "preprocess"), ("preprocess", "split"),
