@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+from py_mini_racer import MiniRacer
 
 from tests.dvc_repo import make_tiny_repo
 
@@ -41,11 +42,23 @@ def test_repro_then_status_clean_and_second_repro_is_a_no_op(repo):
         assert 0 <= metrics[key] <= 100 if "pck" in key else metrics[key] > 0
 
 
-def test_plots_show_embeds_the_png_figures_as_local_files(repo, tmp_path):
+def test_plots_show_draws_the_curves_and_figures_offline(repo, tmp_path):
     repo.dvc("plots", "show", "-o", str(tmp_path / "plots"))
     page = (tmp_path / "plots" / "index.html").read_text()
+    assert "<script src" not in page and "cdn." not in page
     assert '<img src="static/workspace_reports_example_frame.png"' in page
     assert (tmp_path / "plots" / "static" / "workspace_reports_example_frame.png").stat().st_size > 1000
+    # Run every script of the page in order, against a document that records what is drawn where.
+    context = MiniRacer()
+    context.eval("var drawn = {}; var document = {getElementById: function (id) {"
+                 " return {insertAdjacentHTML: function (where, html) { drawn[id] = html; }}; }};")
+    for script in re.findall(r"<script[^>]*>(.*?)</script>", page, re.S):
+        context.eval(script)
+    drawn = json.loads(context.eval("JSON.stringify(drawn)"))
+    assert len(drawn) == page.count("vegaEmbed('#")
+    assert {"dvclive_pretrain_plots_metrics_train_loss_tsv", "dvclive_finetune_plots_metrics_val_loss_tsv"} <= set(drawn)
+    for svg in drawn.values():
+        assert svg.count('<polyline class="series" data-name="workspace"') == 1
 
 
 def test_dag_is_the_documented_chain(repo):
