@@ -61,6 +61,21 @@ def test_plots_show_draws_the_curves_and_figures_offline(repo, tmp_path):
         assert svg.count('<polyline class="series" data-name="workspace"') == 1
 
 
+def test_stages_import_the_library_from_their_own_copy_of_the_repository(repo):
+    # Queued experiments run in temporary copies: each must run the code its dvc.lock hashed, not
+    # the installed package (an editable install points at whichever checkout made the venv).
+    init = repo.root / "src" / "climbpose" / "__init__.py"
+    original = init.read_text()
+    init.write_text(original + "\nopen('imported-from.txt', 'w').write(__file__)\n")
+    try:
+        repo.dvc("repro", "--single-item", "--force", "split")
+        assert (repo.root / "imported-from.txt").read_text() == str(init)
+    finally:
+        init.write_text(original)
+        (repo.root / "imported-from.txt").unlink(missing_ok=True)
+    assert "Data and pipelines are up to date" in repo.dvc("status").stdout
+
+
 def test_dag_is_the_documented_chain(repo):
     edges = set(re.findall(r'"(\w+)" -> "(\w+)"', repo.dvc("dag", "--dot").stdout))
     chain = [("synthesize", "extract"), ("extract", "preprocess"), ("preprocess", "split"),
