@@ -10,7 +10,9 @@ from climbpose.heatmaps import argmax_cells
 from climbpose.train.batches import NoiseSpec, WindowSet
 from climbpose.train.checkpoint import CheckpointDir
 from climbpose.train.data import pretraining_boxes, pretraining_windows
-from climbpose.train.loop import Recipe, TrainingError, fit, masked_mse, plateau
+from climbpose.train import loop
+from climbpose.train.loop import Recipe, TrainingError, fit, plateau
+from climbpose.train.step import masked_mse
 from climbpose.train.session import new_model
 
 SIZE = 16
@@ -121,3 +123,39 @@ def test_non_finite_loss_names_epoch_and_batch(tmp_path):
     recipe = Recipe(lr=1e-3, batch_size=4, max_epochs=1, windows_per_epoch=8)
     with pytest.raises(TrainingError, match=r"loss became nan at epoch 1, batch 0"):
         fit(model, windows("heatmaps", 1), windows("heatmaps", 2), recipe, CheckpointDir(tmp_path, "x"), seed=0, size=SIZE)
+
+
+class FailsAtCall(torch.nn.Module):
+    """Conv3D whose output turns to NaN from its `failing`-th training call on."""
+
+    def __init__(self, failing: int) -> None:
+        super().__init__()
+        self.inner = new_model("conv3d", seed=0, size=SIZE, window=5, device=torch.device("cpu"))
+        self.input_kind, self.failing, self.calls = "heatmaps", failing, 0
+
+    def forward(self, x):
+        self.calls += self.training
+        out = self.inner(x)
+        return out * float("nan") if self.training and self.calls > self.failing else out
+
+
+def test_a_non_finite_loss_after_the_first_read_back_still_names_its_batch(tmp_path, monkeypatch):
+    # Losses are read back in groups of READ_BACK_EVERY steps: the error must still name the batch.
+    monkeypatch.setattr(loop, "READ_BACK_EVERY", 4)
+    recipe = Recipe(lr=1e-3, batch_size=1, max_epochs=1, windows_per_epoch=0)
+    with pytest.raises(TrainingError, match=r"loss became nan at epoch 1, batch 6;"):
+        fit(FailsAtCall(failing=6), windows("heatmaps", 1), windows("heatmaps", 2), recipe,
+            CheckpointDir(tmp_path, "x"), seed=0, size=SIZE)
+
+
+def test_compiled_training_matches_eager_training(tmp_path):
+    def train(compile_model: bool):
+        model = new_model("conv3d", seed=0, size=SIZE, window=5, device=torch.device("cpu"))
+        recipe = Recipe(lr=1e-3, batch_size=4, max_epochs=2, windows_per_epoch=12)
+        return fit(model, windows("heatmaps", 1), windows("heatmaps", 2), recipe,
+                   CheckpointDir(tmp_path / str(compile_model), "run"), seed=0, size=SIZE, compile_model=compile_model)
+
+    (eager_weights, eager_history), (weights, history) = train(False), train(True)
+    assert np.allclose(timeless(history), timeless(eager_history), rtol=1e-4, equal_nan=True)
+    assert set(weights) == set(eager_weights)  # the plain model's keys, no compile wrapper prefix
+    assert all(torch.allclose(weights[k], eager_weights[k], atol=1e-5) for k in weights)

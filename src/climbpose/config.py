@@ -226,10 +226,11 @@ def _check_budget(section: str, max_epochs: int, windows_per_epoch: int, batch_s
 
 @dataclass(frozen=True)
 class TrainParams:
-    """Settings shared by both training stages: device, precision, the plateau schedule."""
+    """Settings shared by both training stages: device, precision, compilation, the plateau schedule."""
 
     device: str
     precision: str
+    compile: bool
     lr_patience: int
     stop_patience: int
     lr_factor: float

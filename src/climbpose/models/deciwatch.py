@@ -135,7 +135,9 @@ class DeciWatch(nn.Module):
         """(B, T, 2K) in cells -> (denoised samples (B, N, 2K) in cells, encoder memory (B, N, d_model))."""
         samples = x[:, self.sample_idx]
         tokens = self.denoise_embed(self._normalise(samples)) + self.pos_embed[self.sample_idx]
-        memory = self.encoder(tokens, mask=self.self_mask)
+        # is_causal=False says what the mask is; otherwise the encoder compares it with a causal
+        # mask on every call, a device-to-host sync (and a graph break under torch.compile).
+        memory = self.encoder(tokens, mask=self.self_mask, is_causal=False)
         return samples + self.denoise_head(memory), memory
 
     def recover(self, denoised: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,6 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
@@ -26,11 +25,15 @@ from tqdm import tqdm
 from climbpose.errors import InputError
 from climbpose.evaluate import PCKResult, metric_key, pck_counts
 from climbpose.heatmaps import argmax_cells
-from climbpose.train.batches import Batch, WindowSet
+from climbpose.train.batches import WindowSet
 from climbpose.train.checkpoint import CheckpointDir
 from climbpose.train.distributed import SINGLE, Rank, mean_over_ranks, shard
+from climbpose.train.step import compiled, masked_mse, new_optimiser, train_step
 
 THRESHOLDS = (0.05, 0.1, 0.2)
+# Training losses are read back to the host once per this many batches, not after every step: a
+# read is a device sync, and at GPU speed one per step would leave the GPU idle between launches.
+READ_BACK_EVERY = 32
 
 
 class TrainingError(InputError):
@@ -65,12 +68,6 @@ class Recipe:
     lr_patience: int = 5
     stop_patience: int = 10
     lr_factor: float = 0.1
-
-
-def masked_mse(output: torch.Tensor, target: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-    """MSE where absent keypoints cost nothing: their target is the model's own output, detached."""
-    mask = present.reshape(*present.shape, *([1] * (output.dim() - present.dim())))
-    return F.mse_loss(output, torch.where(mask, target, output.detach()))
 
 
 def plateau(best_loss: float, bad_epochs: int, val_loss: float, lr_patience: int,
@@ -138,13 +135,15 @@ def fit(
     autocast: torch.dtype | None = None,
     desc: str = "train",
     rank: Rank = SINGLE,
+    compile_model: bool = False,
 ) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
     """Train `model` by the recipe; return the selected weights and the per-epoch history.
 
     `on_epoch` receives every epoch's record, including those replayed from a checkpoint,
     so a logger rebuilt after a restart ends up identical to an uninterrupted one. Under
     torchrun (`rank.world` > 1) each rank trains on its slice of every batch; only rank 0
-    writes the checkpoint.
+    writes the checkpoint. `compile_model` runs the training steps through `torch.compile`
+    (with CUDA graphs on a single GPU); validation and the saved weights use `model` itself.
     """
     validation_seed = _epoch_seed(seed, 0)  # training epochs count from 1, so 0 is free for validation
     if not any(p.requires_grad for p in model.parameters()):
@@ -154,8 +153,10 @@ def fit(
         record = _record(0, math.nan, val_loss, val_pck, recipe.lr, 0, 0.0, 0)
         on_epoch(record)
         return copy.deepcopy(model.state_dict()), [record]
-    optimiser = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    optimiser = new_optimiser(model, recipe.lr)
     trained = DistributedDataParallel(model) if rank.world > 1 else model
+    if compile_model:
+        trained = compiled(trained, single_gpu=train.device.type == "cuda" and rank.world == 1)
     select_key = metric_key("pck", recipe.select_threshold)
     state = checkpoint.load()
     if state is None:
@@ -179,7 +180,7 @@ def fit(
         epoch = state["epoch"] + 1
         generator = torch.Generator(device=train.device).manual_seed(_epoch_seed(seed, epoch))
         model.train()
-        started, loss_sum, seen = time.perf_counter(), 0.0, 0
+        started, loss_sum, seen, pending = time.perf_counter(), 0.0, 0, []
         total = min(len(train), recipe.windows_per_epoch or len(train))
         bar = tqdm(train.epoch(recipe.batch_size, generator, recipe.windows_per_epoch),
                    total=math.ceil(total / recipe.batch_size), desc=f"{desc} epoch {epoch}", unit="batch", leave=False, disable=None)
@@ -188,13 +189,11 @@ def fit(
                 continue  # a last batch too small to give every rank a window
             part = shard(batch, rank)
             with _memory_hint(desc, recipe.batch_size, f"at epoch {epoch}, batch {index}"):
-                loss = _step(trained, optimiser, part, autocast)
-            if not math.isfinite(loss):
-                raise TrainingError(f"{desc}: loss became {loss} at epoch {epoch}, batch {index}; "
-                                    f"try a smaller {desc}.lr, or check the input data")
-            loss_sum += loss * len(part.inputs)
-            seen += len(part.inputs)
-            bar.set_postfix(loss=f"{loss:.4g}")
+                loss = train_step(trained, optimiser, part.inputs, part.targets, part.present, autocast)
+                pending.append((index, len(part.inputs), loss))
+            if len(pending) == READ_BACK_EVERY:
+                loss_sum, seen = _read_back(pending, loss_sum, seen, bar, desc, epoch)
+        loss_sum, seen = _read_back(pending, loss_sum, seen, bar, desc, epoch)
         loss_sum, seen = mean_over_ranks(loss_sum, seen, rank, train.device)
         seconds = time.perf_counter() - started
         with _memory_hint(desc, recipe.batch_size, f"in validation after epoch {epoch}"):
@@ -229,11 +228,19 @@ def _record(epoch: int, train_loss: float, val_loss: float, val_pck: dict[str, f
             "windows": windows, "seconds": seconds, "windows_per_s": windows / seconds if seconds > 0 else 0.0}
 
 
-def _step(model: nn.Module, optimiser: torch.optim.Optimizer, batch: Batch, autocast: torch.dtype | None) -> float:
-    with torch.autocast(batch.inputs.device.type, dtype=autocast, enabled=autocast is not None):
-        output = model(batch.inputs)
-    loss = masked_mse(output.float(), batch.targets, batch.present)
-    optimiser.zero_grad(set_to_none=True)
-    loss.backward()
-    optimiser.step()
-    return float(loss.detach())
+def _read_back(pending: list[tuple[int, int, torch.Tensor]], loss_sum: float, seen: int, bar: tqdm,
+               desc: str, epoch: int) -> tuple[float, int]:
+    """Add the pending (batch index, windows, loss) steps to the running sum in one host transfer;
+    a non-finite loss is a TrainingError naming its batch. Empties `pending`."""
+    if not pending:
+        return loss_sum, seen
+    losses = torch.stack([loss for _, _, loss in pending]).cpu().tolist()
+    for (index, windows, _), loss in zip(pending, losses):
+        if not math.isfinite(loss):
+            raise TrainingError(f"{desc}: loss became {loss} at epoch {epoch}, batch {index}; "
+                                f"try a smaller {desc}.lr, or check the input data")
+        loss_sum += loss * windows
+        seen += windows
+    bar.set_postfix(loss=f"{losses[-1]:.4g}")
+    pending.clear()
+    return loss_sum, seen

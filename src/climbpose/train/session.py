@@ -116,7 +116,8 @@ class TrainingRun:
         checkpoint = CheckpointDir(f"checkpoints/{name}", fingerprint({**config, "recipe": vars(recipe)}, files))
         weights, history = fit(model, train, val, recipe, checkpoint, seed=p.seed, size=p.heatmaps.size,
                                on_epoch=logger or (lambda record: None), rank=self.rank,
-                               autocast=autocast_dtype(p.train.precision, self.device), desc=name)
+                               autocast=autocast_dtype(p.train.precision, self.device), desc=name,
+                               compile_model=p.train.compile)
         if logger is not None:
             logger.close()
             save_model(out, p.model, p.heatmaps.size, p.split.window, weights, history)
