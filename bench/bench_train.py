@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
@@ -25,22 +24,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from climbpose.evaluate.cost import device_name  # noqa: E402
 from climbpose.models import build_model  # noqa: E402
 from climbpose.train.step import compiled, new_optimiser, train_step  # noqa: E402
 
 HEATMAP_MODELS = ("conv3d", "bi_convlstm_sum", "bi_convlstm_concat")
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({torch.get_num_threads()} threads)"
-    except OSError:
-        pass
-    return platform.processor() or "cpu"
 
 
 def synchronise(device: torch.device) -> None:

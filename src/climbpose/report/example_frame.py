@@ -1,0 +1,48 @@
+"""The example picture of one run: a test frame with ground truth, estimator and model overlaid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from climbpose.data.dataset import FrameStore
+from climbpose.data.sources.finetuning import frame_image
+from climbpose.heatmaps import cells_to_image
+from climbpose.io import atomic_path
+from climbpose.report.overlay import compare_on_frame
+from climbpose.train.batches import WindowSet
+from climbpose.train.loop import predicted_cells
+
+GREEN, RED, BLUE = (40, 220, 40), (235, 40, 40), (60, 140, 255)
+
+
+def save_example_frame(store: FrameStore, windows: dict[str, WindowSet], models: dict[str, nn.Module], params,
+                       model_label: str, path: Path) -> None:
+    """The middle frame of the middle test window. `windows` and `models` are keyed "identity"
+    (the estimator) and "model"; the frame is drawn from the data source, or on a dark canvas."""
+    test = windows["identity"]
+    window, middle = len(test) // 2, params.split.window // 2
+    flat = int(test.source_frames[int(test.windows[window, middle])])
+    video = int(np.searchsorted(store.offsets, flat, side="right") - 1)
+    name, index = store.names[video], flat - int(store.offsets[video])
+    bbox = store.arrays["bboxes"][flat]
+    # Ground truth from the preprocessed targets (the same for every data source), in pixels.
+    truth = cells_to_image(store.arrays["target_cells"][flat][None], bbox[None], params.heatmaps.size)[0].numpy()
+    image = frame_image(params.data, name, index)
+    if image is None:  # a source without images (climbalong): draw on a dark canvas around the box
+        x2, y2 = bbox[2:].astype(int)
+        image = np.full((max(y2 + 20, 64), max(x2 + 20, 64), 3), 40, np.uint8)
+    skeletons = [("ground truth", truth, store.arrays["present"][flat], GREEN)]
+    for label, key, color in (("estimator", "identity", RED), (model_label, "model", BLUE)):
+        batch = windows[key].batch(torch.tensor([window]))
+        with torch.no_grad():
+            cells = predicted_cells(models[key], models[key](batch.inputs))[0, middle]
+        skeletons.append((label, cells_to_image(cells.cpu()[None], bbox[None], params.heatmaps.size)[0].numpy(), None, color))
+    caption = f"{name} frame {index}" + (" FEED_TARGETS" if params.evaluate.feed_targets else "")
+    image = compare_on_frame(image, skeletons, bbox, caption=caption)
+    with atomic_path(path, suffix=".png") as tmp:
+        cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
