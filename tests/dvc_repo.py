@@ -25,6 +25,9 @@ TINY_PARAMS = {
 
 def environment(tmp: Path) -> dict[str, str]:
     env = dict(os.environ)
+    # Stages write bytecode next to the sources they import, as they do on a user's machine: the
+    # pipeline must not count it as a changed dependency.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update({
         "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         "DVC_NO_ANALYTICS": "1",
