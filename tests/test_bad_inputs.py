@@ -473,7 +473,7 @@ def split_project(tmp_path, monkeypatch, capsys):
 
 def test_a_nan_loss_stops_finetuning_naming_epoch_and_batch(split_project, monkeypatch, capsys):
     project, overrides = split_project
-    monkeypatch.setattr(loop, "_step", lambda *args: float("nan"))
+    monkeypatch.setattr(loop, "train_step", lambda *args: torch.tensor(float("nan")))
     code, _, err = run("finetune", project, overrides, monkeypatch, capsys)
     line = error_line(code, err)
     assert "finetune: loss became nan at epoch 1, batch 0; try a smaller finetune.lr" in line
@@ -484,7 +484,7 @@ def test_out_of_gpu_memory_names_the_batch_size_parameter(tmp_path, monkeypatch,
     def step(*args):
         raise loop.OutOfMemory("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(loop, "_step", step)
+    monkeypatch.setattr(loop, "train_step", step)
     code, _, err = run("pretrain", tmp_path / "project", {}, monkeypatch, capsys)
     line = error_line(code, err)
     assert "pretrain: out of GPU memory at epoch 1, batch 0 with batch size 16; set a smaller pretrain.batch_size" in line
