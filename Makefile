@@ -29,6 +29,7 @@ test: setup
 bench: setup
 	$(BIN)/python bench/bench_extract.py
 	$(BIN)/python bench/bench_train.py
+	$(BIN)/python bench/bench_precision.py
 	$(BIN)/python bench/bench_predict.py
 
 clean-env:

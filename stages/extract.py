@@ -16,9 +16,12 @@ from climbpose.data.sources.finetuning import delivered_boxes, estimator_videos
 from climbpose.errors import run_stage
 from climbpose.estimator.extract import extract_videos
 from climbpose.io import atomic_dir, write_json
+from climbpose.resume import PartsDir, fingerprint
 
 OUT = Path("data/extracted")
 WEIGHTS = Path("models/estimator")
+# Finished videos of an interrupted run (outside DVC, like checkpoints/pretrain), removed on success.
+PARTS = Path("checkpoints/extract")
 
 
 def estimator_kwargs(params) -> dict:
@@ -29,19 +32,32 @@ def estimator_kwargs(params) -> dict:
     return {"model_dir": WEIGHTS, "box_margin": e.box_margin, "fetch": False}
 
 
+def finished_videos(params) -> PartsDir:
+    """The finished videos of an earlier run with the same estimator, settings and code."""
+    e = params.estimator
+    model_files = Path(e.precomputed_dir) if e.name == "precomputed" else WEIGHTS
+    config = {"estimator": vars(e), "extract": vars(params.extract), "heatmap_size": params.heatmaps.size}
+    return PartsDir(PARTS, fingerprint(config, [p for p in model_files.rglob("*") if p.is_file()]))
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     params = load_params()
     videos = estimator_videos(params.data)
     boxes = {} if videos else delivered_boxes(params.data)  # read (and checked) before anything is written
     # The folder appears only once every video is extracted: a failure or a kill leaves the old
-    # folder or none, never some videos' files that preprocess would take for the whole set.
+    # folder or none, never some videos' files that preprocess would take for the whole set. The
+    # videos finished before a kill wait in PARTS and are not extracted again by the next run.
+    parts = finished_videos(params) if videos else None
     with atomic_dir(OUT) as out:
         if videos:
             stats = extract_videos(
                 videos, out, workers=params.extract.workers, threads=params.extract.threads,
-                estimator=params.estimator.name, heatmap_size=params.heatmaps.size, **estimator_kwargs(params),
+                estimator=params.estimator.name, heatmap_size=params.heatmaps.size, parts=parts,
+                **estimator_kwargs(params),
             )
+    if parts is not None:
+        parts.remove()
     if videos:
         per_video = [(s["frames"], s["detected_fraction"]) for s in stats]
     else:

@@ -3,6 +3,7 @@ video-mode tracking, storage round trips, and the weight fetcher's hash check.""
 
 from __future__ import annotations
 
+import logging
 import math
 import zipfile
 from pathlib import Path
@@ -18,6 +19,7 @@ from climbpose.estimator import weights as wt
 from climbpose.estimator.extract import extract_video, extract_videos
 from climbpose.heatmaps import argmax_cells, cells_to_image
 from climbpose.keypoints import INDEX, K
+from climbpose.resume import PartsDir
 from climbpose.video import write_mp4
 
 REPO = Path(__file__).resolve().parents[1]
@@ -317,6 +319,26 @@ def test_extract_blazepose_over_two_workers(tmp_path, model_dir, astronaut):
         assert z["heatmaps"].shape == (2, K, 32, 32)
         nose = z["keypoints"][:, INDEX["nose"]]
     assert np.all((195 < nose[:, 0]) & (nose[:, 0] < 265) & (105 < nose[:, 1]) & (nose[:, 1] < 165))
+
+
+def test_extract_resumes_from_the_videos_an_interrupted_call_finished(tmp_path, model_dir, astronaut, caplog):
+    videos = [tmp_path / "a.mp4", tmp_path / "b.mp4"]
+    write_mp4(videos[0], [astronaut] * 2, fps=10)
+    write_mp4(videos[1], [np.roll(astronaut, 4, axis=1)] * 2, fps=10)
+    options = {"heatmap_size": 32, "progress": False, "model_dir": model_dir, "fetch": False}
+    (tmp_path / "first").mkdir()
+    # An interrupted run: only a.mp4 was finished.
+    first = extract_videos(videos[:1], tmp_path / "first", parts=PartsDir(tmp_path / "parts", "key"), **options)
+    (tmp_path / "again").mkdir()
+    with caplog.at_level(logging.INFO, logger="climbpose.estimator.extract"):
+        stats = extract_videos(videos, tmp_path / "again", parts=PartsDir(tmp_path / "parts", "key"), **options)
+    assert "resuming: 1 of 2 videos" in caplog.text and "extracted 1 videos" in caplog.text
+    assert stats[0] == first[0]  # a.mp4's record is the first run's, not a new run's
+    assert [s["video"] for s in stats] == [str(v) for v in videos]
+    (tmp_path / "straight").mkdir()
+    extract_videos(videos, tmp_path / "straight", **options)
+    for name in ("a.npz", "b.npz"):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "straight" / name).read_bytes()
 
 
 # -- weights -----------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 On a tiny copy of the pipeline (tests/dvc_repo.py): one uninterrupted `dvc repro` gives the
 reference. Then `dvc repro` is killed (SIGTERM to its whole process group, as a job scheduler
 does) while `extract` has written some videos' files, and again (SIGINT, as Ctrl-C does) while
-`finetune` is past its first epoch; neither leaves a partial output or a temporary behind, and
-a last `dvc repro` resumes finetuning from its checkpoint. Every metrics/*.json must then be
+`finetune` is past its first epoch; neither leaves a partial output or a temporary behind, the
+second run extracts only the videos the first had not finished, and a last `dvc repro` resumes
+finetuning from its checkpoint. Every metrics/*.json must then be
 byte-identical to the reference (on the CPU everything is deterministic; wall times live in
 reports/, not metrics/), and so must the finetuning history apart from its time columns.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -89,14 +91,16 @@ def test_killed_extract_and_finetune_resume_to_the_uninterrupted_metrics(tmp_pat
         target = repo.root / path
         shutil.rmtree(target) if target.is_dir() else target.unlink()
 
-    data = repo.root / "data"
-    out = repro_killed(repo, lambda: any(data.glob(".extracted.partial-*/*.npz")), signal.SIGTERM)
+    data, parts = repo.root / "data", repo.root / "checkpoints" / "extract"
+    out = repro_killed(repo, lambda: any(parts.glob("*/*.done.json")), signal.SIGTERM)
     assert "Running stage 'extract'" in out and "Running stage 'preprocess'" not in out
     assert not (data / "extracted").exists()  # some videos were done, but no partial folder became the output
     assert not leftovers(repo.root)
 
     checkpoint = repo.root / "checkpoints" / "finetune" / "last.pt"
     out = repro_killed(repo, checkpoint.is_file, signal.SIGINT)
+    assert re.search(r"resuming: [12] of 3 videos were extracted by an earlier, interrupted run", out), out[-3000:]
+    assert not parts.exists()  # removed once data/extracted was complete
     assert "Running stage 'finetune'" in out and "finetune epoch 4" not in out
     assert checkpoint.is_file() and not (repo.root / "models" / "finetuned.pt").exists()
     assert not leftovers(repo.root)

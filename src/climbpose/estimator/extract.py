@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -23,6 +24,7 @@ from tqdm import tqdm
 from climbpose.estimator.base import Estimator, make_estimator
 from climbpose.io import save_npz
 from climbpose.keypoints import K
+from climbpose.resume import PartsDir
 from climbpose.video import probe, read_frames
 
 log = logging.getLogger(__name__)
@@ -93,12 +95,14 @@ def _run_one(job: tuple[str, str, int, bool]) -> dict[str, Any]:
 
 def extract_videos(video_paths: Iterable[str | os.PathLike], out_dir: str | os.PathLike,
                    workers: int = 1, threads: int = 1, estimator: str = "blazepose",
-                   heatmap_size: int = 56, progress: bool = True,
+                   heatmap_size: int = 56, progress: bool = True, parts: PartsDir | None = None,
                    **estimator_kwargs: Any) -> list[dict[str, Any]]:
     """Extract many videos into `out_dir`, `workers` processes with `threads` threads each.
 
     On a machine with N cores, workers * threads = N is the sensible budget; several workers with
     one thread each scale better than one worker with many threads (the models are small).
+    With `parts`, each video's file is first written there and noted as finished, then linked into
+    `out_dir`; videos an earlier, killed call finished from the same files are not run again.
     Returns the per-video statistics in input order and logs fps per video and overall.
     """
     videos = [str(v) for v in video_paths]
@@ -106,16 +110,20 @@ def extract_videos(video_paths: Iterable[str | os.PathLike], out_dir: str | os.P
     kwargs = {"heatmap_size": heatmap_size, **estimator_kwargs}
     if estimator == "blazepose":
         kwargs.setdefault("num_threads", threads)
-    jobs = [(v, str(out_dir / f"{Path(v).stem}.npz"), heatmap_size, progress) for v in videos]
+    work_dir = parts.path if parts is not None else out_dir
+    jobs = [(v, str(work_dir / f"{Path(v).stem}.npz"), heatmap_size, progress) for v in videos]
     if len(set(j[1] for j in jobs)) != len(jobs):
         raise ValueError("two videos share a file stem; their npz files would collide")
+    finished = {v: parts.finished(Path(out), v) for v, out, _, _ in jobs} if parts is not None else {}
+    todo = [job for job in jobs if finished.get(job[0]) is None]
+    if len(todo) < len(jobs):
+        log.info("resuming: %d of %d videos were extracted by an earlier, interrupted run", len(jobs) - len(todo), len(jobs))
     start = time.perf_counter()
-    stats: list[dict[str, Any]] = []
-    if workers <= 1 or len(jobs) <= 1:
+    fresh: list[dict[str, Any]] = []
+    if todo and (workers <= 1 or len(todo) <= 1):
         _init_worker(estimator, kwargs)
-        results: Iterable[dict[str, Any]] = map(_run_one, jobs)
-        stats = _log_each(results)
-    else:
+        fresh = _log_each(map(_run_one, todo), parts)
+    elif todo:
         # spawn, not fork: the parent may hold threads (torch, the TFLite runtime) that a fork
         # would copy in a locked state. ProcessPoolExecutor, not multiprocessing.Pool: a worker
         # whose initializer fails (missing weights) breaks the executor with an error, where a
@@ -123,23 +131,38 @@ def extract_videos(video_paths: Iterable[str | os.PathLike], out_dir: str | os.P
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
                                  initializer=_init_worker, initargs=(estimator, kwargs)) as pool:
             try:
-                stats = _log_each(pool.map(_run_one, jobs))
+                fresh = _log_each(pool.map(_run_one, todo), parts)
             except BaseException:
                 # A bad video, Ctrl-C or SIGTERM: drop the videos not started yet instead of
                 # extracting them all before the error is reported.
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
     seconds = time.perf_counter() - start
-    frames = sum(s["frames"] for s in stats)
+    frames = sum(s["frames"] for s in fresh)
     log.info("extracted %d videos, %d frames in %.1f s: %.1f fps overall (%d workers x %d threads)",
-             len(stats), frames, seconds, frames / seconds if seconds > 0 else 0.0, workers, threads)
-    return stats
+             len(fresh), frames, seconds, frames / seconds if seconds > 0 else 0.0, workers, threads)
+    if parts is not None:
+        for _, part, _, _ in jobs:
+            _link(Path(part), out_dir / Path(part).name)
+    by_video = {**{v: s for v, s in finished.items() if s is not None}, **{s["video"]: s for s in fresh}}
+    return [by_video[v] for v in videos]
 
 
-def _log_each(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def _log_each(results: Iterable[dict[str, Any]], parts: PartsDir | None) -> list[dict[str, Any]]:
+    """Log each video's result as it arrives and, with `parts`, note its file as finished."""
     out = []
     for s in results:
         log.info("%s: %d frames, %.0f%% with a person, %.1f fps", Path(s["video"]).name,
                  s["frames"], 100 * s["detected_fraction"], s["fps"])
+        if parts is not None:
+            parts.mark_finished(parts.path / f"{Path(s['video']).stem}.npz", s["video"], s)
         out.append(s)
     return out
+
+
+def _link(source: Path, target: Path) -> None:
+    """A hard link where the file system allows one (no copy of gigabytes of heatmaps), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

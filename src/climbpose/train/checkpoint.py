@@ -7,31 +7,12 @@ wrong run.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from climbpose.io import atomic_path
-
-
-PACKAGE = Path(__file__).resolve().parents[1]
-
-
-def fingerprint(config: dict[str, Any], files: list[Path]) -> str:
-    """SHA-256 of a JSON-able config, the bytes of the given files and the package's source code.
-
-    The code is part of it: after a fix to the library, an old checkpoint must not be resumed.
-    """
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
-    for path in [*sorted(files), *sorted(PACKAGE.rglob("*.py"))]:
-        digest.update(path.name.encode())
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 class CheckpointDir:

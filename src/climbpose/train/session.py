@@ -14,9 +14,10 @@ from climbpose.config import FinetuneParams, Params, PretrainParams
 from climbpose.errors import InputError
 from climbpose.io import atomic_path
 from climbpose.models import build_model
+from climbpose.resume import fingerprint
 from climbpose.train import distributed
 from climbpose.train.batches import WindowSet
-from climbpose.train.checkpoint import CheckpointDir, fingerprint
+from climbpose.train.checkpoint import CheckpointDir
 from climbpose.train.loop import Recipe, fit
 
 
