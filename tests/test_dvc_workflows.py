@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+import yaml
 from py_mini_racer import MiniRacer
 
 from tests.dvc_repo import make_tiny_repo
@@ -145,3 +146,28 @@ def test_push_pull_through_a_local_remote_restores_outputs_in_a_second_clone(rep
     assert (clone_root / "models" / "finetuned.pt").is_file()
     assert (clone_root / "data" / "preprocessed").is_dir()
     assert "Data and pipelines are up to date" in clone.dvc("status").stdout
+
+
+def test_exp_push_lets_a_second_machine_pull_and_apply_an_experiment(repo, tmp_path):
+    # A shared git remote for the experiment refs, a DVC remote for their data and models.
+    origin, storage = tmp_path / "origin.git", tmp_path / "storage"
+    repo.run("git", "init", "-q", "--bare", "-b", "main", str(origin))
+    repo.git("remote", "add", "origin", str(origin))
+    repo.git("push", "-q", "origin", "main")
+    repo.dvc("remote", "add", "-f", "-d", "--local", "shared", str(storage))
+    repo.dvc("exp", "push", "origin", "dw")
+    refs = repo.git("for-each-ref", "--format=%(refname)", "refs/exps").stdout.split()
+    expected = repo.git("show", next(ref for ref in refs if ref.endswith("/dw")) + ":metrics/test.json").stdout
+
+    from tests.dvc_repo import DvcRepo
+
+    other = DvcRepo(tmp_path / "other", repo.env)
+    repo.run("git", "clone", "-q", str(origin), str(other.root))
+    other.dvc("remote", "add", "-f", "-d", "--local", "shared", str(storage))
+    other.dvc("exp", "pull", "origin", "dw")
+    other.dvc("exp", "apply", "dw")
+    other.dvc("pull")
+    assert yaml.safe_load((other.root / "params.yaml").read_text())["model"] == "deciwatch"
+    assert (other.root / "metrics" / "test.json").read_text() == expected
+    assert (other.root / "models" / "finetuned.pt").is_file()
+    assert "Data and pipelines are up to date" in other.dvc("status").stdout
