@@ -43,5 +43,9 @@ GRID := -S 'model=conv3d,deciwatch,bi_convlstm_sum,bi_convlstm_concat' -S 'exper
 grid: setup
 	$(BIN)/dvc exp run --queue $(GRID)
 	$(BIN)/dvc queue start -j $(JOBS)
-	while $(BIN)/dvc queue status | grep -qE 'Queued|Running'; do sleep 30; done
+	while $(BIN)/dvc queue status | grep -qE 'Queued|Running'; do \
+	  $(BIN)/dvc queue status | awk '$$NF == "Success" {d++} $$NF == "Failed" {f++} $$NF == "Running" {r++} $$NF == "Queued" {q++} \
+	    END {printf "grid: %d done, %d failed, %d running, %d queued\n", d, f, r, q}'; \
+	  sleep 30; \
+	done
 	$(BIN)/python stages/report.py
