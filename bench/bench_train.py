@@ -20,12 +20,13 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from climbpose.evaluate.cost import device_name  # noqa: E402
-from climbpose.models import build_model  # noqa: E402
+from climbpose.models import build_model, device_options  # noqa: E402
 from climbpose.train.step import compiled, new_optimiser, train_step  # noqa: E402
 
 HEATMAP_MODELS = ("conv3d", "bi_convlstm_sum", "bi_convlstm_concat")
@@ -59,10 +60,11 @@ def reference_matmul(device: torch.device, repeats: int) -> float:
 
 
 def bench_model(name: str, batch: int, precision: str, device: torch.device, steps: int, repeats: int,
-                compile_model: bool = False, frames: int = 2048, size: int = 56, window: int = 5) -> dict:
+                compile_model: bool = False, frames: int = 2048, size: int = 56,
+                window: int = 5) -> tuple[dict, Callable[[], None]]:
+    """One (model, batch, precision, compile) measurement, and the step it timed (for profiling)."""
     torch.manual_seed(0)
-    options = {"banded": device.type == "cuda"} if name == "conv3d" else {}  # as the training stages choose
-    model = build_model(name, size=size, window=window, **options).to(device)
+    model = build_model(name, size=size, window=window, **device_options(name, device)).to(device)
     optimiser = new_optimiser(model, lr=1e-4)
     trained = compiled(model, single_gpu=device.type == "cuda") if compile_model else model
     # Device-resident frames and a gather by index, as the training stages do.

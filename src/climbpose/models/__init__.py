@@ -15,6 +15,9 @@ the same name and arguments give the same model.
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
 from torch import nn
 
 from climbpose.models.conv3d import Conv3D
@@ -24,7 +27,7 @@ from climbpose.models.identity import Identity
 
 MODEL_NAMES: tuple[str, ...] = ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat", "identity")
 
-__all__ = ["MODEL_NAMES", "build_model", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
+__all__ = ["MODEL_NAMES", "build_model", "device_options", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
 
 
 def build_model(name: str, num_keypoints: int = 25, size: int = 56, window: int = 5, **kwargs) -> nn.Module:
@@ -48,3 +51,9 @@ def build_model(name: str, num_keypoints: int = 25, size: int = 56, window: int 
             raise TypeError(f"identity takes no options, got {sorted(kwargs)}")
         return Identity()
     raise ValueError(f"unknown model {name!r}; valid: {', '.join(MODEL_NAMES)}")
+
+
+def device_options(name: str, device: torch.device) -> dict[str, Any]:
+    """Per-device choices that leave the function unchanged: Conv3D's banded path on CUDA only
+    (faster there; on the CPU its backward pass is not bitwise repeatable)."""
+    return {"banded": device.type == "cuda"} if name == "conv3d" else {}

@@ -13,7 +13,7 @@ from torch import nn
 from climbpose.config import FinetuneParams, Params, PretrainParams
 from climbpose.errors import InputError
 from climbpose.io import atomic_path
-from climbpose.models import build_model
+from climbpose.models import build_model, device_options
 from climbpose.resume import fingerprint
 from climbpose.train import distributed
 from climbpose.train.batches import WindowSet
@@ -35,16 +35,10 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if precision == "bf16" and device.type == "cuda" else None
 
 
-def _device_options(name: str, device: torch.device) -> dict[str, Any]:
-    """Per-device choices that leave the function unchanged: Conv3D's banded path on CUDA only
-    (faster there; on the CPU its backward pass is not bitwise repeatable)."""
-    return {"banded": device.type == "cuda"} if name == "conv3d" else {}
-
-
 def new_model(name: str, seed: int, size: int, window: int, device: torch.device) -> nn.Module:
     """A freshly initialised model; the same seed gives the same weights."""
     torch.manual_seed(seed)
-    return build_model(name, size=size, window=window, **_device_options(name, device)).to(device)
+    return build_model(name, size=size, window=window, **device_options(name, device)).to(device)
 
 
 def save_model(path: str | Path, name: str, size: int, window: int, state_dict: dict[str, torch.Tensor],
@@ -60,7 +54,7 @@ def load_model(path: str | Path, device: torch.device) -> tuple[nn.Module, dict[
     """Rebuild a model saved by `save_model`; returns it (in eval mode) and the file's contents."""
     payload = torch.load(path, map_location="cpu", weights_only=False)
     model = build_model(payload["model"], size=payload["size"], window=payload["window"],
-                        **_device_options(payload["model"], device))
+                        **device_options(payload["model"], device))
     model.load_state_dict(payload["state_dict"])
     return model.to(device).eval(), payload
 
