@@ -100,8 +100,8 @@ def test_metrics_diff_and_exp_show_list_the_pck_keys(repo):
     repo.dvc("exp", "run", "-S", "model=deciwatch", "-n", "dw-diff")
     diff = repo.dvc("metrics", "diff", "--md").stdout
     assert "model_pck_005" in diff and "metrics/test.json" in diff
-    between = repo.dvc("metrics", "diff", "dw", "c3-lr", "--md").stdout
-    assert "model_pck_010" in between
+    between = repo.dvc("metrics", "diff", "dw", "c3-lr", "--all", "--md").stdout
+    assert "model_pck_010" in between and "identity_pck_005" in between  # the baseline, unchanged, with --all
     show = repo.dvc("exp", "show", "--md", "--drop", ".*", "--keep", KEEP).stdout
     header = [column.strip() for column in show.splitlines()[0].strip("|").split("|")]
     assert sorted(header) == sorted(["Experiment", "params.yaml:model", "experiment", "s", "metrics/test.json:model_pck_005",
