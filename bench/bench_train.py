@@ -86,11 +86,16 @@ def bench_model(name: str, batch: int, precision: str, device: torch.device, ste
         index = rows[:, None] + offsets[None, :]
         train_step(trained, optimiser, inputs[index].float(), targets[index].float(), present, autocast)
 
+    # The first step alone: with torch.compile it includes compiling (and CUDA graph capture).
+    started = time.perf_counter()
+    step()
+    synchronise(device)
+    first_step_s = time.perf_counter() - started
     seconds = timed(step, steps, repeats, device)
     result = {"bench": "train", "model": name, "batch": batch, "precision": precision,
               "compile": compile_model, "device": device_name(device),
               "windows_per_s": round(batch / seconds, 1), "ms_per_step": round(1000 * seconds, 2),
-              "steps": steps, "repeats": repeats, "torch": torch.__version__}
+              "first_step_s": round(first_step_s, 2), "steps": steps, "repeats": repeats, "torch": torch.__version__}
     return result, step
 
 
