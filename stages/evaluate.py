@@ -1,8 +1,9 @@
 """Stage evaluate: PCK of the finetuned model, the identity function and two classical filters on
-validation and test, the run's tables, an example frame, and the inference cost on this device.
+validation, test and the held-out-domain test set (ood), what each row breaks and fixes against the
+identity function, the run's tables, an example frame, and the inference cost on this device.
 
-metrics/{val,test,per_keypoint}.json hold only deterministic numbers (identical for identical params
-on the CPU); wall times go to reports/inference_cost.json. With evaluate.feed_targets the model is
+metrics/{val,test,ood,per_keypoint}.json hold only deterministic numbers (identical for identical
+params on the CPU); wall times go to reports/inference_cost.json. With evaluate.feed_targets the model is
 fed the ground-truth heatmaps (the thesis' defect, SPEC 1.8): its keys become model_feed_targets_*
 and every table and picture says so.
 """
@@ -16,19 +17,23 @@ from pathlib import Path
 import torch
 
 from climbpose.config import load_params
-from climbpose.data.dataset import load_frame_store
-from climbpose.evaluate import metric_key
+from climbpose.data.dataset import format_split_rows, load_frame_store
+from climbpose.errors import run_stage
+from climbpose.evaluate import metric_key, pck
 from climbpose.evaluate.cost import device_name, inference_cost
 from climbpose.evaluate.filters import FilterModel, choose, filter_grid
+from climbpose.evaluate.ood import OOD_DIR, load_ood_store, ood_rows
+from climbpose.evaluate.rows import score_split, window_cells
 from climbpose.io import write_json, write_text
 from climbpose.models import build_model
 from climbpose.report.example_frame import save_example_frame
-from climbpose.report.tables import FEED_TARGETS, THESIS_MS_PER_WINDOW, row_prefix, run_tables
+from climbpose.report.tables import FEED_TARGETS, PART_THRESHOLD, THESIS_MS_PER_WINDOW, row_prefix, run_tables
 from climbpose.train.data import finetuning_windows
-from climbpose.train.loop import evaluate_windows
 from climbpose.train.session import load_model, resolve_device
 
 RUN_REPORTS = Path("reports/evaluation")
+OOD_WINDOWS = RUN_REPORTS / "ood_windows.csv"  # the held-out-domain windows scored, as a split file
+STORE_KEYS = ("inputs", "targets", "target_cells", "present")
 BATCH = 64
 # Filters are chosen like the finetuned model's epoch (SPEC 1.5): best validation PCK@0.05, with
 # PCK@0.1 and @0.2 breaking ties, so a flat grid does not fall to its first entry by accident.
@@ -41,8 +46,8 @@ def choose_filters(params, coordinates, rate: float) -> tuple[dict, list[list]]:
     grid = filter_grid(p.savgol_windows, p.savgol_polyorders, p.one_euro_min_cutoffs, p.one_euro_betas, p.one_euro_d_cutoff)
     for kind, specs in grid.items():
         def score(spec):
-            _, result = evaluate_windows(FilterModel(spec, rate), coordinates, BATCH, params.seed, params.heatmaps.size,
-                                         thresholds=SELECT_THRESHOLDS, normaliser=p.normaliser)
+            cells = window_cells(FilterModel(spec, rate), coordinates, BATCH, params.seed)
+            result = pck(cells.pred, cells.gt, cells.present, SELECT_THRESHOLDS, p.normaliser, params.heatmaps.size)
             return tuple(result.pck(t) for t in SELECT_THRESHOLDS)
         chosen[kind], scored = choose(specs, score)
         rows += [[kind, str(spec), *(f"{v:.4f}" for v in value), int(spec == chosen[kind])] for spec, value in scored]
@@ -65,40 +70,45 @@ def main() -> None:
     prefixes = {key: row_prefix(key, p.feed_targets) for key in models}
     model_label = f"{params.model} (fed targets)" if p.feed_targets else params.model
     rate = 1.0 / params.frame_step  # samples per video frame: experiment 3's windows skip every other frame
-    store = load_frame_store("data/preprocessed", keys=("inputs", "targets", "target_cells", "present", "bboxes"))
+    store = load_frame_store("data/preprocessed", keys=(*STORE_KEYS, "bboxes"))
+    ood = load_ood_store(OOD_DIR, keys=STORE_KEYS)  # before the long work: a missing test set fails at once
+
+    # The run's own tables and windows; reports/evaluation is rewritten whole, so a feed_targets run leaves no
+    # honest-looking file behind.
+    for old in RUN_REPORTS.glob("*") if RUN_REPORTS.is_dir() else ():
+        old.unlink()
+    write_text(OOD_WINDOWS, format_split_rows(ood.names, ood_rows(ood, params.split.window, params.frame_step)))
+    sources = {"val": (store, "data/split/val.csv"), "test": (store, "data/split/test.csv"), "ood": (ood, OOD_WINDOWS)}
+
     metrics_by_split, per_keypoint, filters, search = {}, {}, {}, []
-    for split in ("val", "test"):
-        metrics, windows = {}, {}
-        csv_path = f"data/split/{split}.csv"
+    for split, (frames, csv_path) in sources.items():
+        windows = {}
         for key, net in models.items():
-            windows[key] = finetuning_windows(store, csv_path, params.split.window, h.c, h.sigma, net.input_kind, device,
+            windows[key] = finetuning_windows(frames, csv_path, params.split.window, h.c, h.sigma, net.input_kind, device,
                                               feed_targets=p.feed_targets and key == "model")
         # The filters smooth the estimator's argmax trajectories: never fed targets.
-        windows["filters"] = finetuning_windows(store, csv_path, params.split.window, h.c, h.sigma, "coordinates", device)
+        windows["filters"] = finetuning_windows(frames, csv_path, params.split.window, h.c, h.sigma, "coordinates", device)
         if split == "val":
             filters, search = choose_filters(params, windows["filters"], rate)
         nets = {prefixes["model"]: (models["model"], "model"), "identity": (models["identity"], "identity"),
                 **{kind: (FilterModel(spec, rate), "filters") for kind, spec in filters.items()}}
-        for prefix, (net, source) in nets.items():
-            _, result = evaluate_windows(net, windows[source], BATCH, params.seed, h.size, thresholds=p.thresholds, normaliser=p.normaliser)
-            # Threshold distances and counts depend on the ground truth only: the filters repeat none of them.
-            keep = result.metrics if source != "filters" else {k: v for k, v in result.metrics.items() if k.startswith("pck_")}
-            metrics.update({f"{prefix}_{name}": value for name, value in keep.items()})
-            per_keypoint.update({f"{split}_{prefix}_{name}": value for name, value in result.per_part.items()
-                                 if name.startswith(metric_key("pck", 0.2))})
+        metrics, parts = score_split({prefix: (net, windows[source]) for prefix, (net, source) in nets.items()}, "identity",
+                                     BATCH, params.seed, h.size, p.thresholds, p.normaliser,
+                                     full=(prefixes["model"], "identity"), part_threshold=PART_THRESHOLD)
+        per_keypoint.update({f"{split}_{key}": value for key, value in parts.items()})
         if split == "val":
             for spec in filters.values():
                 metrics.update(spec.metrics())
         metrics_by_split[split] = metrics
         write_json(f"metrics/{split}.json", metrics)
         print(split, {k: round(v, 2) for k, v in metrics.items()})
-        if split == "test":
+        if split == "test":  # the example frame and the inference cost stay on test
             save_example_frame(store, windows, models, params, model_label, Path("reports/example_frame.png"))
             cost = {}
             if p.cost_batch_size:  # 0 skips the timing; the file still exists, as DVC expects
                 timed = {"model": models["model"], **{kind: nets[kind][0] for kind in filters}}
-                sources = {"model": windows["model"], **{kind: windows["filters"] for kind in filters}}
-                cost = inference_cost(timed, {key: timing_inputs(data, p.cost_batch_size) for key, data in sources.items()},
+                timing = {"model": windows["model"], **{kind: windows["filters"] for kind in filters}}
+                cost = inference_cost(timed, {key: timing_inputs(data, p.cost_batch_size) for key, data in timing.items()},
                                       device)
                 print("inference cost", {k: round(v, 3) for k, v in cost.items()})
             write_json("reports/inference_cost.json", {
@@ -106,10 +116,8 @@ def main() -> None:
                 FEED_TARGETS: int(p.feed_targets), **cost, "thesis_ms_per_window": THESIS_MS_PER_WINDOW.get(params.model)})
     write_json("metrics/per_keypoint.json", per_keypoint)
 
-    # The run's own tables; reports/evaluation is rewritten whole, so a feed_targets run leaves no honest-looking file behind.
-    for old in RUN_REPORTS.glob("*") if RUN_REPORTS.is_dir() else ():
-        old.unlink()
-    for table in run_tables(metrics_by_split["val"], metrics_by_split["test"], per_keypoint, params.model, p.feed_targets):
+    for table in run_tables(metrics_by_split["val"], metrics_by_split["test"], per_keypoint, params.model, p.feed_targets,
+                            ood=metrics_by_split["ood"]):
         table.write(RUN_REPORTS, formats=("md", "csv"))
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(
@@ -118,4 +126,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

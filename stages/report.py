@@ -6,7 +6,8 @@ Not a DVC stage (it reads all experiments, not one workspace's outputs). Run it 
     python stages/report.py --all-commits   # experiments of every commit
     python stages/report.py --split val     # the same tables on validation
 
-Writes into reports/: table{1,2}_pck_s{1,2}, table{3,4}_per_keypoint_s{1,2} (.md, .csv, .tex),
+Writes into reports/: table{1,2}_pck_s{1,2} (test, or validation, beside the held-out domain, with
+what each row breaks and fixes), table{3,4}_per_keypoint_s{1,2} (.md, .csv, .tex),
 inference_cost (.md, .csv, .tex), figure1_finetuning (.png, .pdf), runs.csv. Runs made with
 evaluate.feed_targets only appear in separate tables named *_feed_targets.
 """
@@ -43,9 +44,10 @@ def build_tables(runs, split: str = "test") -> list:
 def runs_csv(runs) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["name", "rev", "model", "experiment", "s", "feed_targets", "has_test_metrics", "run"])
+    writer.writerow(["name", "rev", "model", "experiment", "s", "feed_targets", "has_test_metrics", "has_ood_metrics", "run"])
     for run in runs:
-        writer.writerow([run.name, run.rev, run.model, run.experiment, run.s, int(run.feed_targets), int("test" in run.metrics), run.label])
+        writer.writerow([run.name, run.rev, run.model, run.experiment, run.s, int(run.feed_targets), int("test" in run.metrics),
+                         int("ood" in run.metrics), run.label])
     return out.getvalue()
 
 

@@ -23,25 +23,31 @@ MODEL_INDEX = {name: i + 1 for i, (name, _) in enumerate(MODELS)}
 THRESHOLDS = (0.05, 0.1, 0.2)
 
 
-def fake_run(model: str, e: int, s: int, name: str = "", feed_targets: bool = False, offset: float = 0.0) -> Run:
+def fake_run(model: str, e: int, s: int, name: str = "", feed_targets: bool = False, offset: float = 0.0,
+             ood: bool = False) -> Run:
     """A run whose numbers encode where they belong: model PCK = 10 x model index + e + t, identity
-    = e + t (the same for every run of an experiment), filters identity + 0.5 / + 0.25."""
+    = e + t (the same for every run of an experiment), filters identity + 0.5 / + 0.25; broken =
+    PCK / 10 and fixed = PCK / 5 of the same row; with `ood`, metrics/ood.json holds test's + 100."""
     test, val, per_keypoint = {}, {}, {}
     prefix = row_prefix("model", feed_targets)
     for t in THRESHOLDS:
         base = e + t
-        test[metric_key(f"{prefix}_pck", t)] = 10 * MODEL_INDEX.get(model, 0) + base + offset
+        for row, value in ((prefix, 10 * MODEL_INDEX.get(model, 0) + base + offset), ("savgol", base + 0.5), ("one_euro", base + 0.25)):
+            test[metric_key(f"{row}_pck", t)] = value
+            test[metric_key(f"{row}_broken", t)] = value / 10
+            test[metric_key(f"{row}_fixed", t)] = value / 5
         test[metric_key("identity_pck", t)] = base
-        test[metric_key("savgol_pck", t)] = base + 0.5
-        test[metric_key("one_euro_pck", t)] = base + 0.25
         test[metric_key("identity_thr", t)] = 16 * t
     for i, (part, _) in enumerate(kp.PARTS):
         per_keypoint[metric_key(f"test_{prefix}_pck", 0.2, part)] = 10 * MODEL_INDEX.get(model, 0) + e + i / 100
         per_keypoint[metric_key("test_identity_pck", 0.2, part)] = e + i / 100
-    val.update({"savgol_window_length": 5.0, "savgol_polyorder": 2.0, "identity_pck_005": 19.0 + e})
+    val.update({"savgol_window_length": 5.0, "savgol_polyorder": 2.0, "identity_pck_005": 19.0 + e,
+                "savgol_pck_005": 20.0, "savgol_broken_005": 1.5, "savgol_fixed_005": 2.5})
     params = {"model": model, "experiment": e, "s": s, "evaluate": {"feed_targets": feed_targets}}
-    return Run(name=name or f"{model}-{s}.{e}", rev="workspace", params=params,
-               metrics={"test": test, "val": val, "per_keypoint": per_keypoint})
+    metrics = {"test": test, "val": val, "per_keypoint": per_keypoint}
+    if ood:
+        metrics["ood"] = {key: value + 100 for key, value in test.items()}
+    return Run(name=name or f"{model}-{s}.{e}", rev="workspace", params=params, metrics=metrics)
 
 
 def column(table, group: str, e: int) -> int:
@@ -49,32 +55,60 @@ def column(table, group: str, e: int) -> int:
     return names.index(f"{group} e{e}")
 
 
+PCK_ROWS = ["Identity function", "Conv3D", "DeciWatch", "bi-ConvLSTM sum", "bi-ConvLSTM concat", "Savitzky-Golay", "One-Euro",
+            "Mean threshold distance"]
+HARM_ROWS = PCK_ROWS[1:-1]
+
+
 def test_pck_table_places_every_cell_and_leaves_missing_runs_empty():
     runs = [fake_run("conv3d", 1, 1), fake_run("deciwatch", 2, 1), fake_run("bi_convlstm_sum", 3, 2)]
     table = pck_table(runs, s=1, number=1)
-    assert table.name == "table1_pck_s1" and len(table.columns) == 9
-    assert table.rows == ["Identity function", "Conv3D", "DeciWatch", "bi-ConvLSTM sum", "bi-ConvLSTM concat",
-                          "Savitzky-Golay", "One-Euro", "Mean threshold distance"]
-    c11, c12, c13 = (column(table, "PCK@0.05", e) for e in (1, 2, 3))
+    assert table.name == "table1_pck_s1" and len(table.columns) == 18  # (test, ood) x 3 thresholds x 3 experiments
+    assert table.rows == PCK_ROWS + HARM_ROWS + HARM_ROWS
+    assert table.sections == [("PCK (%)", 8), ("Broken (%)", 6), ("Fixed (%)", 6)]
+    c11, c12, c13 = (column(table, "test @0.05", e) for e in (1, 2, 3))
     assert table.values[1][c11] == pytest.approx(11.05)  # conv3d, s=1 e=1
     assert table.values[2][c12] == pytest.approx(22.05)  # deciwatch, s=1 e=2
     assert table.values[1][c12] is None and table.values[3][c13] is None  # no such run (the s=2 one is elsewhere)
     assert table.values[0][c11] == pytest.approx(1.05) and table.values[5][c12] == pytest.approx(2.55)
     assert table.values[0][c13] is None  # no run at all in column 1.3: even the identity cell is empty
-    assert table.text(7, column(table, "PCK@0.2", 1)) == "3.20"  # threshold distance, two decimals
+    assert table.text(7, column(table, "test @0.2", 1)) == "3.20"  # threshold distance, two decimals
+    # Broken / fixed of the same rows and columns: PCK / 10 and / 5; the filters' from any run of the column.
+    assert table.values[8][c11] == pytest.approx(1.105) and table.values[14 + 1][c12] == pytest.approx(4.41)
+    assert table.values[8 + 4][c11] == pytest.approx(0.155) and table.values[14 + 5][c11] == pytest.approx(0.26)
+    assert table.values[8][c12] is None and table.values[14][c13] is None
+    assert all(v is None for row in table.values for v in row[9:])  # no run has ood metrics: its columns are blank
     markdown = table.to_markdown()
     assert "| Conv3D | 11.1 |" in markdown  # 11.05 rounds half-even in formatting
+    assert markdown.index("### PCK (%)") < markdown.index("### Broken (%)") < markdown.index("### Fixed (%)")
     rows = list(csv.reader(line for line in io.StringIO(table.to_csv()) if not line.startswith("#")))
-    assert rows[0][:2] == ["row", "PCK@0.05 e1"] and rows[4][1:] == [""] * 9  # bi-ConvLSTM sum: all empty at s=1
-    assert "Savitzky-Golay settings chosen on validation" in " ".join(table.notes)
+    assert rows[0][:3] == ["section", "row", "test @0.05 e1"] and rows[4][2:] == [""] * 18  # bi-ConvLSTM sum: empty at s=1
+    assert rows[9][:2] == ["Broken (%)", "Conv3D"] and rows[9][2] == "1.1"
+    notes = " ".join(table.notes)
+    assert "Savitzky-Golay settings chosen on validation PCK@0.05: 1.1: window_length=5, polyorder=2;" in notes
+    assert "broken" not in notes.split("settings chosen")[1].split(".")[0]  # scores are not settings
+    assert "fixed - broken" in notes
     other = pck_table(runs, s=2, number=2)
-    assert other.values[3][column(other, "PCK@0.05", 3)] == pytest.approx(33.05)
+    assert other.values[3][column(other, "test @0.05", 3)] == pytest.approx(33.05)
+
+
+def test_pck_table_has_ood_columns_beside_test_and_blanks_for_runs_without_it():
+    runs = [fake_run("conv3d", 1, 1, ood=True), fake_run("deciwatch", 1, 1)]  # deciwatch: an older run, no ood
+    table = pck_table(runs, s=1, number=1)
+    test, ood = column(table, "test @0.1", 1), column(table, "ood @0.1", 1)
+    assert table.values[1][test] == pytest.approx(11.1) and table.values[1][ood] == pytest.approx(111.1)
+    assert table.values[2][test] == pytest.approx(21.1) and table.values[2][ood] is None
+    assert table.values[0][ood] == pytest.approx(101.1)  # identity from the run that has it
+    assert table.values[7][ood] == pytest.approx(101.6)  # threshold distance: 16 x 0.1 + 100
+    assert table.values[8][ood] == pytest.approx(11.1 / 10 + 100) and table.values[14][ood] == pytest.approx(11.1 / 5 + 100)
+    assert table.values[9][ood] is None
+    assert not any("differ between runs" in note for note in table.notes)
 
 
 def test_table_with_no_runs_at_all_is_empty_not_an_error():
     for table in (pck_table([], 1, 1), per_keypoint_table([], 2, 4)):
         assert all(table.text(r, c) == "" for r in range(len(table.rows)) for c in range(len(table.columns)))
-        assert table.to_latex().count(r"\\") == len(table.rows) + 1 + bool(table.groups)
+        assert table.to_latex().count(r"\\") == len(table.rows) + 1 + bool(table.groups) + len(table.sections)
 
 
 def test_the_first_run_of_a_cell_wins_and_the_others_are_noted():
@@ -123,9 +157,10 @@ def test_per_keypoint_table_has_13_part_rows_by_row_and_experiment():
 
 def test_latex_is_escaped_and_grouped():
     tex = pck_table([fake_run("conv3d", 1, 1)], 1, 1).to_latex()
-    assert r"\multicolumn{3}{c}{PCK@0.05}" in tex and r"\cmidrule(lr){2-4}" in tex
+    assert r"\multicolumn{3}{c}{test @0.05}" in tex and r"\cmidrule(lr){2-4}" in tex and r"\cmidrule(lr){17-19}" in tex
+    assert r"\multicolumn{19}{l}{\textit{Broken (\%)}} \\" in tex
     body = "\n".join(line for line in tex.splitlines() if not line.startswith("%"))  # comments may keep raw text
-    assert r"\begin{tabular}{lrrrrrrrrr}" in body and "_" not in body.replace(r"\_", "") and r"(\%)" in body
+    assert r"\begin{tabular}{l" + "r" * 18 + "}" in body and "_" not in body.replace(r"\_", "") and r"(\%)" in body
 
 
 def test_run_tables_of_the_evaluate_stage_say_feed_targets_in_name_and_header():
@@ -135,7 +170,35 @@ def test_run_tables_of_the_evaluate_stage_say_feed_targets_in_name_and_header():
     assert "conv3d (fed targets)" in results.rows and results.values[1][0] == 95.0
     assert results.to_csv().startswith("# [FEED_TARGETS]")
     honest, _ = run_tables({"model_pck_005": 30.0}, {}, {}, "conv3d", feed_targets=False)
-    assert honest.name == "results" and honest.values[1][0] == 30.0 and honest.values[1][3] is None
+    assert honest.name == "results" and honest.values[1][0] == 30.0 and honest.values[5 + 1][0] is None
+    assert [label for label, _ in honest.sections] == ["Validation", "Test"]
+
+
+def test_run_tables_put_broken_and_fixed_beside_pck_and_add_the_held_out_domain():
+    def split(base: float) -> dict:
+        metrics = {}
+        for i, t in enumerate(THRESHOLDS):
+            metrics[metric_key("identity_pck", t)] = base + i
+            metrics[metric_key("identity_thr", t)] = 0.8 * 2 ** i
+            for row, extra in (("model", 5.0), ("savgol", 1.0), ("one_euro", 0.5)):
+                metrics[metric_key(f"{row}_pck", t)] = base + i + extra
+                metrics[metric_key(f"{row}_broken", t)] = extra / 2
+                metrics[metric_key(f"{row}_fixed", t)] = extra * 1.5
+        return metrics
+    per_keypoint = {metric_key(f"{s}_model_pck", 0.2, part): 50.0 + n for n, s in enumerate(("val", "test", "ood")) for part, _ in kp.PARTS}
+    results, parts = run_tables(split(10), split(20), per_keypoint, "conv3d", feed_targets=False, ood=split(30))
+    assert results.columns == ["PCK@0.05", "broken@0.05", "fixed@0.05", "PCK@0.1", "broken@0.1", "fixed@0.1",
+                               "PCK@0.2", "broken@0.2", "fixed@0.2"]
+    assert results.sections == [("Validation", 5), ("Test", 5), ("Held-out domain (ood)", 5)]
+    assert results.rows[10:] == ["Identity function", "conv3d", "Savitzky-Golay", "One-Euro", "Mean threshold distance"]
+    assert results.values[11] == [35.0, 2.5, 7.5, 36.0, 2.5, 7.5, 37.0, 2.5, 7.5]  # ood, model
+    assert results.values[10][:3] == [30.0, None, None]  # the identity function is the reference
+    assert results.values[14] == [0.8, None, None, 1.6, None, None, 3.2, None, None]
+    markdown = results.to_markdown()
+    assert "### Held-out domain (ood)" in markdown and "| conv3d | 35.0 | 2.5 | 7.5 |" in markdown
+    assert "fixed - broken" in markdown
+    assert [label for label, _ in parts.groups] == ["validation", "test", "held-out domain (ood)"]
+    assert parts.values[0][parts.column_names().index("held-out domain (ood) conv3d")] == 52.0
 
 
 def exp_show_json() -> list[dict]:
@@ -203,3 +266,4 @@ def test_report_command_writes_every_table_and_the_figure(tmp_path):
         assert {f"{stem}.md", f"{stem}.csv", f"{stem}.tex"} <= set(names), stem
     assert {"figure1_finetuning.png", "figure1_finetuning.pdf", "runs.csv"} <= set(names)
     assert "32.0" in (tmp_path / "out/table1_pck_s1.md").read_text()
+    assert "has_ood_metrics" in (tmp_path / "out/runs.csv").read_text()

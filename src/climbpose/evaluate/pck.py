@@ -5,8 +5,10 @@ normaliser (torso: all four of the ground truth's shoulders and hips; bbox: alwa
 pair is correct when the predicted cell lies within threshold x normaliser of the ground truth,
 inclusive. PCK pools all scored pairs (a proper mean, not a mean of per-frame means).
 
-Counting is separated from summarising (`PCKCounts`, which adds) so evaluation can run batch by
-batch and still give exactly the pooled result.
+Judging is separated from counting and counting from summarising: `PairScores` holds each pair's
+verdict (so two predictions of the same frames can be compared pair by pair, climbpose.evaluate.harm),
+and `PCKCounts`, which adds, lets evaluation run batch by batch and still give exactly the pooled
+result.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "PCKCounts",
     "PCKResult",
+    "PairScores",
     "metric_key",
     "part_slug",
     "pck",
     "pck_counts",
+    "pair_scores",
     "threshold_key",
 ]
 
@@ -140,15 +144,43 @@ def _torso_diameter(gt: np.ndarray, gt_present: np.ndarray) -> tuple[np.ndarray,
     return np.where(has, 0.5 * (left + right), 0.0), has
 
 
-def pck_counts(
+@dataclass(frozen=True)
+class PairScores:
+    """Per-pair verdicts of one prediction: the rule of SPEC 1.7 before any pooling.
+
+    correct (n_thresholds, N, K) bool: scored and within threshold x normaliser; scored (N, K)
+    bool: ground truth present in a frame with a normaliser; norm (N,): the frame's normaliser
+    (0 where it has none); frame_ok (N,) bool: frames with a normaliser.
+    """
+
+    thresholds: tuple[float, ...]
+    correct: np.ndarray
+    scored: np.ndarray
+    norm: np.ndarray
+    frame_ok: np.ndarray
+
+    def counts(self) -> PCKCounts:
+        """The pooled PCK statistics of these pairs."""
+        thr = np.asarray(self.thresholds, dtype=np.float64)
+        return PCKCounts(
+            thresholds=self.thresholds,
+            correct=self.correct.sum(axis=1).astype(np.int64),
+            scored=self.scored.sum(axis=0).astype(np.int64),
+            threshold_sum=thr * self.norm[self.frame_ok].sum(),
+            frames_scored=int(self.frame_ok.sum()),
+        )
+
+
+def pair_scores(
     pred: np.ndarray,
     gt: np.ndarray,
     gt_present: np.ndarray,
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     normaliser: Normaliser = "torso",
     box_size: BoxSize | None = None,
-) -> PCKCounts:
-    """Count PCK statistics for predicted and ground-truth cells (N, K, 2) in heatmap cells.
+) -> PairScores:
+    """Which (frame, keypoint) pairs are scored and which are correct, for predicted and
+    ground-truth cells (N, K, 2) in heatmap cells.
 
     gt_present (N, K) bool marks annotated ground truth. normaliser "torso" (SPEC 1.7): per
     frame the mean of |left shoulder - left hip| and |right shoulder - right hip| of the ground
@@ -184,13 +216,19 @@ def pck_counts(
     limit = thr[:, None, None] * norm[None, :, None] * (1.0 + _TIE_SLACK)  # (n_thr, N, 1)
     with np.errstate(invalid="ignore"):
         hit = (dist[None] <= limit) & scored[None]  # NaN compares False: counted wrong
-    return PCKCounts(
-        thresholds=tuple(float(t) for t in thr),
-        correct=hit.sum(axis=1).astype(np.int64),
-        scored=scored.sum(axis=0).astype(np.int64),
-        threshold_sum=thr * norm[frame_ok].sum(),
-        frames_scored=int(frame_ok.sum()),
-    )
+    return PairScores(tuple(float(t) for t in thr), hit, scored, norm, frame_ok)
+
+
+def pck_counts(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    gt_present: np.ndarray,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    normaliser: Normaliser = "torso",
+    box_size: BoxSize | None = None,
+) -> PCKCounts:
+    """Count PCK statistics: `pair_scores(...).counts()` (see `pair_scores` for the rules)."""
+    return pair_scores(pred, gt, gt_present, thresholds, normaliser, box_size).counts()
 
 
 def pck(

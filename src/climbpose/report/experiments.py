@@ -23,7 +23,7 @@ __all__ = ["Run", "collect_runs", "load_history", "runs_from_exp_show", "HISTORY
 WORKSPACE = "workspace"
 HISTORY_DIR = "dvclive/finetune/plots/metrics"
 HISTORY_KEYS = ("train_loss", "val_loss", "val_pck_005", "lr_reduced")
-METRIC_FILES = {"val": "metrics/val.json", "test": "metrics/test.json",
+METRIC_FILES = {"val": "metrics/val.json", "test": "metrics/test.json", "ood": "metrics/ood.json",
                 "per_keypoint": "metrics/per_keypoint.json", "cost": "reports/inference_cost.json"}
 
 

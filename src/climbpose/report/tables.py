@@ -1,8 +1,11 @@
 """Result tables in the thesis' layouts, built from runs' flat metrics and written as Markdown, CSV and LaTeX.
 
-Tables 1/2 (one per s): PCK@0.05/0.1/0.2 x experiments 1-3 for the identity function, the four
-models and the classical filters, plus the mean threshold distance. Tables 3/4 (one per s):
-per-part PCK@0.2, 13 rows x (row, experiment). A cell without a run is empty, never an error.
+Tables 1/2 (one per s): PCK@0.05/0.1/0.2 x experiments 1-3 on test (or validation) and on the
+held-out-domain test set (ood) for the identity function, the four models and the classical filters,
+plus the mean threshold distance; under it, in the same columns, the keypoints each model and filter
+breaks and fixes against the identity function (climbpose.evaluate.harm). Tables 3/4 (one per s):
+per-part PCK@0.2, 13 rows x (row, experiment). A cell without a run is empty, never an error (runs
+made before the ood test set existed leave its columns empty).
 
 The metric keys a run writes for each row are named here (`row_prefix`) and formed by
 `climbpose.evaluate.metric_key`, so the evaluate stage and these tables cannot disagree. A run made
@@ -12,17 +15,14 @@ with `evaluate.feed_targets` (the thesis' defect, SPEC 1.8) writes its model row
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterable, Sequence, Union
+from typing import Iterable, Sequence
 
 from climbpose import keypoints as kp
 from climbpose.evaluate import metric_key
-from climbpose.io import write_text
+from climbpose.evaluate.harm import BROKEN, FIXED
 from climbpose.report.experiments import Run
+from climbpose.report.table import Cell, Table
 
 MODELS: tuple[tuple[str, str], ...] = (
     ("conv3d", "Conv3D"), ("deciwatch", "DeciWatch"),
@@ -32,6 +32,11 @@ IDENTITY = ("identity", "Identity function")
 EXPERIMENTS = (1, 2, 3)
 THRESHOLDS = (0.05, 0.1, 0.2)
 PART_THRESHOLD = 0.2
+OOD = "ood"  # the held-out-domain test set: metrics/ood.json, keys as in metrics/test.json
+SPLIT_LABELS = {"val": "Validation", "test": "Test", OOD: "Held-out domain (ood)"}
+THR_ROW = "Mean threshold distance"
+HARM_NOTE = ("broken / fixed: scored keypoints (% of those PCK counts) the row gets wrong that the identity function "
+             "gets right / right that it gets wrong, at the same threshold; PCK(row) - PCK(identity) = fixed - broken.")
 # SPEC 1.9: the thesis' inference time per window (ms).
 THESIS_MS_PER_WINDOW = {"conv3d": 0.39, "deciwatch": 14.2, "bi_convlstm_sum": 10.6, "bi_convlstm_concat": 20.1}
 
@@ -39,8 +44,6 @@ FEED_TARGETS = "feed_targets"
 FEED_TARGETS_WARNING = ("FEED_TARGETS: the models were fed the ground-truth heatmaps instead of their inputs, "
                         "the thesis' evaluation defect (SPEC 1.8). Model rows measure how well a model passes "
                         "clean targets through, not refinement; identity and filter rows are unaffected.")
-
-Cell = Union[float, str, None]
 
 
 def row_prefix(row: str, feed_targets: bool = False) -> str:
@@ -50,88 +53,6 @@ def row_prefix(row: str, feed_targets: bool = False) -> str:
 
 def file_suffix(feed_targets: bool) -> str:
     return f"_{FEED_TARGETS}" if feed_targets else ""
-
-
-@dataclass
-class Table:
-    """A titled grid. `groups` spans columns with a header above `columns` (LaTeX, CSV names)."""
-
-    name: str
-    title: str
-    columns: list[str]
-    rows: list[str]
-    values: list[list[Cell]]
-    groups: list[tuple[str, int]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    digits: dict[str, int] = field(default_factory=dict)  # per row; default 1 (percentages)
-
-    def text(self, row: int, col: int) -> str:
-        value = self.values[row][col]
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return ""
-        if isinstance(value, str):
-            return value
-        return f"{value:.{self.digits.get(self.rows[row], 1)}f}"
-
-    def column_names(self) -> list[str]:
-        """Flat column names: the group label joined to the column label."""
-        names, groups = [], [label for label, span in self.groups for _ in range(span)]
-        for i, column in enumerate(self.columns):
-            names.append(f"{groups[i]} {column}".strip() if i < len(groups) else column)
-        return names
-
-    def to_markdown(self) -> str:
-        lines = [f"**{self.title}**", ""] + [f"> {note}" for note in self.notes] + ([""] if self.notes else [])
-        lines.append("| | " + " | ".join(self.column_names()) + " |")
-        lines.append("|---|" + "---:|" * len(self.columns))
-        for r, row in enumerate(self.rows):
-            lines.append(f"| {row} | " + " | ".join(self.text(r, c) for c in range(len(self.columns))) + " |")
-        return "\n".join(lines) + "\n"
-
-    def to_csv(self) -> str:
-        """CSV with the title and notes as leading '# ' lines (pandas: read_csv(..., comment='#'))."""
-        out = io.StringIO()
-        for line in [self.title, *self.notes]:
-            out.write(f"# {line}\n")
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["row", *self.column_names()])
-        for r, row in enumerate(self.rows):
-            writer.writerow([row, *(self.text(r, c) for c in range(len(self.columns)))])
-        return out.getvalue()
-
-    def to_latex(self) -> str:
-        """A booktabs table (needs \\usepackage{booktabs})."""
-        n = len(self.columns)
-        lines = [f"% {self.title}", *(f"% {note}" for note in self.notes),
-                 r"\begin{table}[ht]", r"\centering", f"\\caption{{{_tex(self.title)}}}",
-                 f"\\begin{{tabular}}{{l{'r' * n}}}", r"\toprule"]
-        if self.groups:
-            lines.append(" & " + " & ".join(f"\\multicolumn{{{span}}}{{c}}{{{_tex(label)}}}" for label, span in self.groups) + r" \\")
-            start, rules = 2, []
-            for _, span in self.groups:
-                rules.append(f"\\cmidrule(lr){{{start}-{start + span - 1}}}")
-                start += span
-            lines.append(" ".join(rules))
-        lines.append(" & " + " & ".join(_tex(c) for c in self.columns) + r" \\")
-        lines.append(r"\midrule")
-        for r, row in enumerate(self.rows):
-            lines.append(_tex(row) + " & " + " & ".join(_tex(self.text(r, c)) for c in range(n)) + r" \\")
-        lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
-        return "\n".join(lines) + "\n"
-
-    def write(self, directory: str | Path, formats: Sequence[str] = ("md", "csv", "tex")) -> list[Path]:
-        paths = []
-        for ext in formats:
-            path = Path(directory) / f"{self.name}.{ext}"
-            write_text(path, {"md": self.to_markdown, "csv": self.to_csv, "tex": self.to_latex}[ext]())
-            paths.append(path)
-        return paths
-
-
-def _tex(text: str) -> str:
-    for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"), ("$", r"\$")):
-        text = text.replace(char, escaped)
-    return text
 
 
 def _label(table_name: str, feed_targets: bool, title: str) -> tuple[str, str, list[str]]:
@@ -185,44 +106,55 @@ def _baseline(runs: list[Run], source: str, key: str, disagreements: _Disagreeme
     return values[0][1]
 
 
+SCORES = tuple(f"{measure}_" for measure in ("pck", BROKEN, FIXED))  # a filter's scores, not its settings
+
+
 def _filter_settings(runs: list[Run], kind: str) -> str:
     """The filter settings chosen on validation in a column, e.g. 'window_length=5, polyorder=2'."""
     for run in runs:
-        found = {k[len(kind) + 1:]: v for k, v in run.metrics.get("val", {}).items() if k.startswith(f"{kind}_") and "pck" not in k}
+        found = {k[len(kind) + 1:]: v for k, v in run.metrics.get("val", {}).items()
+                 if k.startswith(f"{kind}_") and not k[len(kind) + 1:].startswith(SCORES)}
         if found:
             return ", ".join(f"{k}={v:g}" for k, v in found.items() if isinstance(v, (int, float)))
     return ""
 
 
 def pck_table(runs: Sequence[Run], s: int, number: int, split: str = "test", feed_targets: bool = False) -> Table:
-    """Table 1 (s=1) / 2 (s=2): rows identity, models, filters, mean threshold distance;
-    columns PCK@t x experiment."""
+    """Table 1 (s=1) / 2 (s=2): columns (split, then ood) x PCK@t x experiment; a PCK section with
+    rows identity, models, filters and the mean threshold distance, then a broken and a fixed
+    section with the models and filters."""
     chosen, notes = select_runs(runs, feed_targets)
     disagreements = _Disagreements()
-    rows = [(IDENTITY[0], IDENTITY[1]), *MODELS, *FILTERS]
-    values: list[list[Cell]] = [[] for _ in range(len(rows) + 1)]
-    for t in THRESHOLDS:
-        for e in EXPERIMENTS:
-            column = _column_runs(chosen, e, s)
-            for r, (row, _) in enumerate(rows):
-                if row in dict(MODELS):
-                    run = chosen.get((row, e, s))
-                    values[r].append(run.value(split, metric_key(f"{row_prefix('model', feed_targets)}_pck", t)) if run else None)
-                else:
-                    values[r].append(_baseline(column, split, metric_key(f"{row}_pck", t), disagreements, f"{s}.{e}"))
-            values[-1].append(_baseline(column, split, metric_key("identity_thr", t), disagreements, f"{s}.{e}"))
+    model_prefix = row_prefix("model", feed_targets)
+    lines = ([("pck", row, label) for row, label in (IDENTITY, *MODELS, *FILTERS)] + [("thr", IDENTITY[0], THR_ROW)]
+             + [(measure, row, label) for measure in (BROKEN, FIXED) for row, label in (*MODELS, *FILTERS)])
+    splits = (split, OOD)
+
+    def cell(measure: str, row: str, source: str, t: float, e: int) -> float | None:
+        if row in dict(MODELS):
+            run = chosen.get((row, e, s))
+            return run.value(source, metric_key(f"{model_prefix}_{measure}", t)) if run else None
+        where = f"{s}.{e}" + (f" {OOD}" if source == OOD else "")
+        return _baseline(_column_runs(chosen, e, s), source, metric_key(f"{row}_{measure}", t), disagreements, where)
+
+    values: list[list[Cell]] = [[cell(measure, row, source, t, e) for source in splits for t in THRESHOLDS for e in EXPERIMENTS]
+                                for measure, row, _ in lines]
     notes += disagreements.notes()
     for kind, label in FILTERS:
         settings = "; ".join(f"{s}.{e}: {text}" for e in EXPERIMENTS if (text := _filter_settings(_column_runs(chosen, e, s), kind)))
         if settings:
             notes.append(f"{label} settings chosen on validation PCK@0.05: {settings}")
-    name, title, label_notes = _label(f"table{number}_pck_s{s}{'' if split == 'test' else '_' + split}", feed_targets,
-                                      f"Table {number}: {split} PCK (%), s={s}, experiments 1-3; last row: mean threshold distance (heatmap cells)")
-    thr_row = "Mean threshold distance"
-    return Table(name=name, title=title, columns=[f"e{e}" for _ in THRESHOLDS for e in EXPERIMENTS],
-                 rows=[label for _, label in rows] + [thr_row], values=values,
-                 groups=[(f"PCK@{t:g}", len(EXPERIMENTS)) for t in THRESHOLDS],
-                 notes=label_notes + notes, digits={thr_row: 2})
+    harm_rows = len(MODELS) + len(FILTERS)
+    name, title, label_notes = _label(
+        f"table{number}_pck_s{s}{'' if split == 'test' else '_' + split}", feed_targets,
+        f"Table {number}: {split} and held-out-domain ({OOD}) PCK (%), s={s}, experiments 1-3, with the keypoints each "
+        f"row breaks and fixes against the identity function; mean threshold distance in heatmap cells")
+    return Table(name=name, title=title, columns=[f"e{e}" for _ in splits for _ in THRESHOLDS for e in EXPERIMENTS],
+                 rows=[label for _, _, label in lines], values=values,
+                 groups=[(f"{source} @{t:g}", len(EXPERIMENTS)) for source in splits for t in THRESHOLDS],
+                 notes=label_notes + notes + [HARM_NOTE], digits={THR_ROW: 2},
+                 sections=[("PCK (%)", sum(1 for measure, _, _ in lines if measure in ("pck", "thr"))),
+                           (f"{BROKEN.capitalize()} (%)", harm_rows), (f"{FIXED.capitalize()} (%)", harm_rows)])
 
 
 def per_keypoint_table(runs: Sequence[Run], s: int, number: int, split: str = "test", feed_targets: bool = False) -> Table:
@@ -266,27 +198,32 @@ def cost_table(runs: Sequence[Run]) -> Table:
                  digits={label: 2 for _, label in MODELS})
 
 
-def run_tables(val: dict, test: dict, per_keypoint: dict, model: str, feed_targets: bool) -> list[Table]:
-    """The evaluate stage's tables for one run: PCK on validation and test, and per-part PCK@0.2."""
+def run_tables(val: dict, test: dict, per_keypoint: dict, model: str, feed_targets: bool, ood: dict | None = None) -> list[Table]:
+    """The evaluate stage's tables for one run: a section per split (validation, test and, when
+    given, the held-out domain) with PCK and each row's broken / fixed keypoints beside it at every
+    threshold, and per-part PCK@0.2."""
     model_label = f"{model} (fed targets)" if feed_targets else model
     rows = [(IDENTITY[0], IDENTITY[1]), (row_prefix("model", feed_targets), model_label), *FILTERS]
-    thr_row = "Mean threshold distance"
-    values: list[list[Cell]] = [[] for _ in range(len(rows) + 1)]
-    for metrics in (val, test):
-        for t in THRESHOLDS:
-            for r, (prefix, _) in enumerate(rows):
-                values[r].append(_number(metrics.get(metric_key(f"{prefix}_pck", t))))
-            values[-1].append(_number(metrics.get(metric_key("identity_thr", t))))
-    name, title, notes = _label("results", feed_targets, f"PCK (%) of {model_label} and the baselines on validation and test")
-    results = Table(name=name, title=title, columns=[f"PCK@{t:g}" for _ in ("val", "test") for t in THRESHOLDS],
-                    rows=[label for _, label in rows] + [thr_row], values=values,
-                    groups=[("validation", len(THRESHOLDS)), ("test", len(THRESHOLDS))], notes=notes, digits={thr_row: 2})
+    splits = [("val", val), ("test", test)] + ([(OOD, ood)] if ood is not None else [])
+    measures = ("pck", BROKEN, FIXED)
+    values: list[list[Cell]] = []
+    for _, metrics in splits:
+        # The identity function is the reference: it has no broken / fixed keys, so its cells stay empty.
+        values += [[_number(metrics.get(metric_key(f"{prefix}_{m}", t))) for t in THRESHOLDS for m in measures] for prefix, _ in rows]
+        values.append([_number(metrics.get(metric_key("identity_thr", t))) if m == "pck" else None for t in THRESHOLDS for m in measures])
+    name, title, notes = _label("results", feed_targets, f"PCK (%) of {model_label} and the baselines, and the keypoints "
+                                                         f"each breaks and fixes against the identity function")
+    results = Table(name=name, title=title, columns=[f"{m if m != 'pck' else 'PCK'}@{t:g}" for t in THRESHOLDS for m in measures],
+                    rows=[label for _ in splits for label in [*(label for _, label in rows), THR_ROW]], values=values,
+                    notes=notes + [HARM_NOTE, f"{THR_ROW}: heatmap cells, in the PCK columns."], digits={THR_ROW: 2},
+                    sections=[(SPLIT_LABELS[split], len(rows) + 1) for split, _ in splits])
     parts: list[list[Cell]] = [[_number(per_keypoint.get(metric_key(f"{split}_{prefix}_pck", PART_THRESHOLD, part)))
-                                for split in ("val", "test") for prefix, _ in rows] for part, _ in kp.PARTS]
-    name, title, notes = _label("per_keypoint", feed_targets, f"PCK@{PART_THRESHOLD:g} (%) per body part on validation and test")
-    per_part = Table(name=name, title=title, columns=[label for _ in ("val", "test") for _, label in rows],
+                                for split, _ in splits for prefix, _ in rows] for part, _ in kp.PARTS]
+    name, title, notes = _label("per_keypoint", feed_targets,
+                                f"PCK@{PART_THRESHOLD:g} (%) per body part on {', '.join(SPLIT_LABELS[x].lower() for x, _ in splits)}")
+    per_part = Table(name=name, title=title, columns=[label for _ in splits for _, label in rows],
                      rows=[part for part, _ in kp.PARTS], values=parts,
-                     groups=[("validation", len(rows)), ("test", len(rows))], notes=notes)
+                     groups=[(SPLIT_LABELS[split].lower(), len(rows)) for split, _ in splits], notes=notes)
     return [results, per_part]
 
 

@@ -1,0 +1,132 @@
+"""The evaluate stage end to end on a tiny made-up project: validation, test and the held-out-domain
+test set (ood), its windows, the broken / fixed keys, the run's tables, and the one-line error when
+the held-out-domain folder is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from climbpose import keypoints as kp
+from climbpose.data.checks import DataError
+from climbpose.data.dataset import FrameStore, format_split_rows, read_split_rows
+from climbpose.data.preprocess import preprocess_video
+from climbpose.evaluate.ood import load_ood_store, ood_rows
+from climbpose.heatmaps import render_gaussians
+from climbpose.io import save_npz
+from climbpose.train.session import new_model, save_model
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZE, WINDOW = 24, 5
+
+
+def store_of(usable_per_video: list[list[bool]]) -> FrameStore:
+    lengths = [len(u) for u in usable_per_video]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return FrameStore(tuple(f"v{i}" for i in range(len(lengths))), offsets,
+                      {"usable": np.concatenate([np.asarray(u, dtype=bool) for u in usable_per_video])})
+
+
+def test_ood_rows_are_each_videos_disjoint_windows_in_the_split_format():
+    # Video 0: 12 usable frames -> windows at 0 and 5; video 1: frame 3 unusable -> one window at 4 (4..8).
+    store = store_of([[True] * 12, [True, True, True, False] + [True] * 6])
+    rows = ood_rows(store, WINDOW, 1)
+    assert rows.tolist() == [[0, 0, 1], [0, 5, 1], [1, 4, 1]]
+    # Step 2 (experiment 3): residues 0 and 1 of video 0 each hold one window of 5 frames 2 apart.
+    assert ood_rows(store_of([[True] * 10]), WINDOW, 2).tolist() == [[0, 0, 2], [0, 1, 2]]
+    with pytest.raises(DataError, match="no window of 5 usable frames"):
+        ood_rows(store_of([[True] * 4, [False] * 9]), WINDOW, 1)
+
+
+def test_a_missing_held_out_domain_folder_is_a_one_line_error(tmp_path):
+    with pytest.raises(DataError, match="ood/preprocessed: no held-out-domain .npz files") as error:
+        load_ood_store(tmp_path / "data/ood/preprocessed", ("present",))
+    assert "\n" not in str(error.value)
+
+
+def write_video(path: Path, frames: int, rng: np.random.Generator, jitter: float, undetected: tuple[int, ...] = ()) -> None:
+    """A preprocessed video of a person drifting slowly, its estimate off by `jitter` cells at random."""
+    base = rng.uniform(6, SIZE - 6, (1, kp.K, 2)) + np.cumsum(rng.normal(0, 0.3, (frames, 1, 2)), axis=0)
+    base[:, [kp.LEFT_HIP, kp.RIGHT_HIP], 1] = base[:, [kp.LEFT_SHOULDER, kp.RIGHT_SHOULDER], 1] + 8  # a torso of 8 cells
+    base = np.clip(base, 0, SIZE - 1)
+    estimate = np.clip(base + rng.normal(0, jitter, base.shape), 0, SIZE - 1)
+    heatmaps = render_gaussians(torch.from_numpy(estimate).float(), 1.0, SIZE, 255.0).numpy()
+    scale = 10.0  # image pixels per heatmap cell, box from (0, 0)
+    keypoints = np.concatenate([(base + 0.5) * scale, np.ones((frames, kp.K, 1))], axis=-1)
+    bboxes = np.tile(np.array([0.0, 0.0, SIZE * scale, SIZE * scale], dtype=np.float32), (frames, 1))
+    detected = np.ones(frames, dtype=bool)
+    detected[list(undetected)] = False
+    save_npz(path, **preprocess_video(heatmaps, bboxes, detected, keypoints, 255.0, 1.0))
+
+
+def tiny_project(root: Path, model: str) -> None:
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        write_video(root / f"data/preprocessed/{name}.npz", 20, rng, jitter=1.5)
+    write_video(root / "data/ood/preprocessed/far.npz", 17, rng, jitter=2.5, undetected=(7,))
+    write_video(root / "data/ood/preprocessed/near.npz", 10, rng, jitter=2.5)
+    names = ("a", "b")
+    for split, starts in (("val", [0, 5]), ("test", [10, 15])):
+        rows = np.array([(v, t, 1) for v in range(2) for t in starts])
+        (root / "data/split").mkdir(parents=True, exist_ok=True)
+        (root / f"data/split/{split}.csv").write_text(format_split_rows(names, rows))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params.update(model=model, experiment=1, seed=0)
+    params["data"].update(source="climbalong", dir="clips")  # no images: the example frame draws on a canvas
+    params["heatmaps"]["size"] = SIZE
+    params["train"]["device"] = "cpu"
+    params["evaluate"].update(savgol_windows=[3, 5], savgol_polyorders=[0, 1], one_euro_min_cutoffs=[0.1, 1.0],
+                              one_euro_betas=[0.0], cost_batch_size=2)
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    net = new_model(model, 0, SIZE, WINDOW, torch.device("cpu"))
+    save_model(root / "models/finetuned.pt", model, SIZE, WINDOW, net.state_dict(), [])
+
+
+def run_evaluate(root: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run([sys.executable, str(ROOT / "stages/evaluate.py")], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_the_stage_scores_the_held_out_domain_like_test(tmp_path):
+    tiny_project(tmp_path, "identity")  # the model is the identity function: it breaks and fixes nothing
+    done = run_evaluate(tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    test, ood = (json.loads((tmp_path / f"metrics/{split}.json").read_text()) for split in ("test", "ood"))
+    assert list(ood) == list(test)
+    for split in (test, ood):
+        assert split["model_broken_005"] == split["model_fixed_020"] == 0.0
+        assert split["model_pck_010"] == split["identity_pck_010"]
+        for row in ("savgol", "one_euro"):
+            assert split[f"{row}_pck_005"] - split["identity_pck_005"] == pytest.approx(
+                split[f"{row}_fixed_005"] - split[f"{row}_broken_005"])
+        assert not any(key.startswith("identity_broken") for key in split)
+    # far: 17 frames, frame 7 undetected -> 0..6 gives one window, 8..16 one; near: 10 frames -> two.
+    scored = read_split_rows(tmp_path / "reports/evaluation/ood_windows.csv", ("far", "near"))
+    assert scored.tolist() == [[0, 0, 1], [0, 8, 1], [1, 0, 1], [1, 5, 1]]
+    assert ood["identity_frames_scored"] == 4 * WINDOW
+    per_keypoint = json.loads((tmp_path / "metrics/per_keypoint.json").read_text())
+    assert "ood_identity_pck_020_wrist" in per_keypoint and "test_savgol_pck_020_wrist" in per_keypoint
+    results = (tmp_path / "reports/evaluation/results.md").read_text()
+    assert results.index("### Validation") < results.index("### Test") < results.index("### Held-out domain (ood)")
+    assert "broken@0.05" in results
+    assert (tmp_path / "reports/example_frame.png").is_file()
+
+
+def test_the_stage_requires_the_held_out_domain(tmp_path):
+    tiny_project(tmp_path, "identity")
+    shutil.rmtree(tmp_path / "data/ood")
+    done = run_evaluate(tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: data/ood/preprocessed: no held-out-domain .npz files; the evaluate stage scores that test set (run the ood stage)"]
+    assert not (tmp_path / "metrics").exists()
