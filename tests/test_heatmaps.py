@@ -10,6 +10,7 @@ import torch
 from scipy import ndimage
 
 from climbpose.heatmaps import (
+    FLUSH_BELOW,
     add_keypoint_noise,
     argmax_cells,
     ground_truth_maps,
@@ -245,3 +246,76 @@ def test_cells_to_image_inverts_to_box_cells():
     assert torch.allclose(image, torch.tensor([[[100.0, 200.0], [210.0, 310.0], [120.0, 206.0]]], dtype=image.dtype))
     back, inside = to_box_cells(image, boxes, 56)
     assert torch.equal(back, cells) and bool(inside.all())
+
+
+# ---------------------------------------------------------------- no subnormal floats
+# Intel CPUs take a slow path (about 100x) for every subnormal operand, so nothing fed to a
+# model or a loss may hold one: rendered maps, pretraining batches, preprocessed inputs.
+
+TINY32 = torch.finfo(torch.float32).tiny  # smallest normal float32, about 1.18e-38
+
+
+def subnormal_count(t) -> int:
+    """How many values of `t`, viewed as float32, are subnormal (0 < |x| < tiny)."""
+    t = torch.as_tensor(t).float().abs()
+    return int(((t > 0) & (t < TINY32)).sum())
+
+
+@pytest.mark.parametrize("sigma", [0.0, 1.0, 1.5, 3.0])
+def test_render_has_no_subnormals_and_keeps_mass(sigma):
+    cells = torch.tensor([[0, 0], [55, 55], [0, 55], [27, 0], [55, 30], [28, 28], [27, 27]])  # corners, edges, centre
+    maps = render_gaussians(cells, sigma, 56, 255.0)
+    assert maps.dtype == torch.float32
+    assert subnormal_count(maps) == 0
+    assert torch.allclose(maps.sum(dim=(-2, -1)).double(), torch.full((len(cells),), 255.0, dtype=torch.float64), rtol=1e-4)
+    assert torch.equal(argmax_cells(maps), cells)
+
+
+def test_render_truncates_profiles_where_weights_fall_below_the_floor():
+    # Each profile keeps weights exp(-d^2 / 2 sigma^2) >= sqrt(FLUSH_BELOW) = 1e-15 of its peak:
+    # for sigma 1, d = 8 (exp(-32) = 1.3e-14) stays and d = 9 (exp(-40.5) = 2.6e-18) goes, even
+    # in float64, where nothing would underflow.
+    maps = render_gaussians(torch.tensor([[28, 28], [3, 3]]), 1.0, 56, 255.0, present=torch.tensor([True, False]),
+                            dtype=torch.float64)
+    assert maps[0, 28, 28].item() == pytest.approx(PEAK_SIGMA1, rel=1e-7)
+    assert maps[0].sum().item() == pytest.approx(255.0, rel=1e-12)
+    assert maps[0, 28, 36] > 0 and maps[0, 28, 37] == 0 and maps[0, 36, 36] > 0
+    assert (maps[1] == 0).all()
+    assert FLUSH_BELOW == 1e-30
+
+
+def test_pretraining_batch_has_no_subnormals():
+    from climbpose.synth import sample_keypoint_sequence
+    from climbpose.train.batches import NoiseSpec
+    from climbpose.train.data import pretraining_windows
+
+    sequences = [sample_keypoint_sequence(seed, 12) for seed in range(3)]
+    windows = pretraining_windows(sequences, 5, 1, 56, 255.0, 1.0, NoiseSpec.for_run(1, 1), "heatmaps", torch.device("cpu"))
+    batch = next(windows.epoch(16, torch.Generator().manual_seed(0)))
+    assert batch.inputs.shape == (16, 5, 25, 56, 56) and batch.inputs.dtype == torch.float32
+    assert subnormal_count(batch.inputs) == 0
+    assert subnormal_count(batch.targets) == 0
+
+
+def test_preprocessed_inputs_have_no_subnormals():
+    from climbpose.data.preprocess import preprocess_video
+
+    heatmaps = np.zeros((2, 25, 56, 56), dtype=np.float32)
+    heatmaps[:, :, 10, 10] = 1e-39  # already subnormal in float32
+    heatmaps[:, :, 11, 11] = 1e-35  # normal, but tiny next to the peak after scaling
+    heatmaps[:, :, 20, 30] = 1e4  # the peak: 1e-39 scales to 2.6e-41, 1e-35 to 2.6e-37
+    bboxes = np.tile(np.array([0.0, 0.0, 56.0, 56.0], dtype=np.float32), (2, 1))
+    keypoints = np.full((2, 25, 3), 28.0, dtype=np.float32)
+    out = preprocess_video(heatmaps, bboxes, np.ones(2, dtype=bool), keypoints, 255.0, 1.0)
+    for key in ("inputs", "targets"):
+        assert subnormal_count(out[key].astype(np.float32)) == 0, key
+    assert subnormal_count(normalise(torch.from_numpy(heatmaps))) == 0  # the float32 inputs before storage
+
+
+def test_normalise_flushes_tiny_values_after_scaling():
+    maps = torch.zeros(1, 4, 4)
+    maps[0, 0, 0], maps[0, 1, 1], maps[0, 2, 2] = 1.0, 1e-36, 1e-20
+    out = normalise(maps, 255.0)
+    assert out[0, 1, 1] == 0.0  # 255e-36 is below the flush floor
+    assert out[0, 2, 2].item() == pytest.approx(255e-20, rel=1e-6)  # far above it: kept
+    assert subnormal_count(out) == 0
