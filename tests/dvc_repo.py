@@ -16,6 +16,7 @@ BIN = Path(sys.executable).parent
 # A pipeline that runs end to end in well under a minute on 2 cores.
 TINY_PARAMS = {
     "synthesize": {"videos": 3, "frames": 30, "width": 216, "height": 384, "workers": 1},
+    "ood": {"videos": 2, "frames": 20, "width": 216, "height": 384, "workers": 1},
     "extract": {"workers": 1},
     "split": {"block": 10},
     "pretrain": {"sequences": 4, "frames": 20, "max_epochs": 1, "windows_per_epoch": 32},

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 # The README's filter for a readable `dvc exp show`.
 KEEP = "Experiment$|(params.yaml:)?(model|experiment|s)$|metrics/test.json:(model_pck_.*|identity_pck_005)$"
-STAGES = ["fetch_estimator", "synthesize", "extract", "preprocess", "split", "pretrain", "finetune", "evaluate"]
+STAGES = ["fetch_estimator", "synthesize", "extract", "preprocess", "ood", "split", "pretrain", "finetune", "evaluate"]
 
 
 def ran(output: str) -> set[str]:

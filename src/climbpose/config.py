@@ -58,6 +58,25 @@ class SynthesizeParams:
 
 
 @dataclass(frozen=True)
+class OodParams:
+    """The out-of-domain test set: videos of the held-out rendering domain (synth.domain)."""
+
+    videos: int
+    frames: int
+    width: int
+    height: int
+    fps: int
+    workers: int
+
+    def validate(self) -> None:
+        _require(self.videos >= 1, "ood.videos must be >= 1")
+        _require(self.frames >= 1, "ood.frames must be >= 1")
+        _require(self.width >= 64 and self.height >= 64, "ood.width and ood.height must be >= 64")
+        _require(self.fps >= 1, "ood.fps must be >= 1")
+        _require(self.workers >= 1, "ood.workers must be >= 1")
+
+
+@dataclass(frozen=True)
 class DataParams:
     """Where the finetuning videos, estimator heatmaps and annotations come from."""
 
@@ -254,6 +273,7 @@ class Params:
     seed: int
     data: DataParams
     synthesize: SynthesizeParams
+    ood: OodParams
     estimator: EstimatorParams
     extract: ExtractParams
     heatmaps: HeatmapParams
@@ -282,6 +302,7 @@ class Params:
             _require(self.pretrain.frames >= span, f"pretrain.frames ({self.pretrain.frames}) must be >= the window span ({span} frames)")
         if self.data.source == "synthetic":
             _require(self.synthesize.frames >= span, f"synthesize.frames ({self.synthesize.frames}) must be >= the window span ({span} frames)")
+        _require(self.ood.frames >= span, f"ood.frames ({self.ood.frames}) must be >= the window span ({span} frames)")
 
     @property
     def frame_step(self) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from climbpose.keypoints import NAMES
+from climbpose.synth.domain import TRAINING, Domain, draw
 
 EXTRA: tuple[str, ...] = ("pelvis", "neck", "head", "chest")
 JOINTS: tuple[str, ...] = NAMES + EXTRA
@@ -62,26 +63,32 @@ class BodyShape:
         return self.thigh + self.shin
 
 
-def sample_shape(rng: np.random.Generator) -> BodyShape:
-    """Draw a climber: stature 1.55-1.92 m, +-4% per-segment jitter, ape index and build vary."""
-    h = float(rng.uniform(1.55, 1.92))
+def sample_shape(rng: np.random.Generator, domain: Domain = TRAINING,
+                 chooser: np.random.Generator | None = None) -> BodyShape:
+    """Draw a person. Training domain: stature 1.55-1.92 m, +-4% per-segment jitter, ape index and
+    build vary. The domain's extra scales (legs, torso, widths, head; 1 in training) are drawn
+    from `chooser`, the video's domain stream, so they leave `rng`'s draws as they were."""
+    b = domain.body
+    legs, torso, width, head = (draw(chooser or rng, r, chooser)
+                                for r in (b.leg_scale, b.torso_scale, b.width_scale, b.head_scale))
+    h = float(draw(rng, b.stature, chooser))
     jit = lambda: float(rng.normal(1.0, 0.035))  # noqa: E731
-    ape = float(rng.uniform(0.97, 1.06))  # climbers often have long arms
+    ape = float(draw(rng, b.ape, chooser))  # climbers often have long arms
     return BodyShape(
         height=h,
         upper_arm=0.186 * h * ape * jit(),
         forearm=0.146 * h * ape * jit(),
         hand=0.108 * h * jit(),
-        thigh=0.245 * h * jit(),
-        shin=0.246 * h * jit(),
+        thigh=0.245 * h * jit() * legs,
+        shin=0.246 * h * jit() * legs,
         foot=0.152 * h * jit(),
         ankle_h=0.039 * h,
-        shoulder_half=0.112 * h * jit(),
-        hip_half=0.058 * h * jit(),
-        torso=0.29 * h * jit(),
+        shoulder_half=0.112 * h * jit() * width,
+        hip_half=0.058 * h * jit() * width,
+        torso=0.29 * h * jit() * torso,
         neck=0.095 * h,
-        head_r=0.047 * h * jit(),
-        build=float(rng.uniform(0.85, 1.3)),
+        head_r=0.047 * h * jit() * head,
+        build=float(draw(rng, b.build, chooser)),
     )
 
 
@@ -232,10 +239,12 @@ class Pose:
 
 def assemble(shape: BodyShape, pelvis: np.ndarray, yaw_p: np.ndarray, yaw_c: np.ndarray,
              pitch: np.ndarray, roll: np.ndarray, wrists: np.ndarray, ankles: np.ndarray,
-             grips: np.ndarray, gaze: np.ndarray, foot_dirs: np.ndarray, knees_out: float = 0.6) -> Pose:
+             grips: np.ndarray, gaze: np.ndarray, foot_dirs: np.ndarray, knees_out: float = 0.6,
+             elbow_pole: tuple[float, float, float] = (-1.0, 0.7, -0.35)) -> Pose:
     """Pose the body. wrists/ankles (T, 2, 3) are IK targets (left, right); grips (T, 4) say how much
     each of (l hand, r hand, l foot, r foot) holds on; gaze (T, 3) is the point the head turns to;
-    knees_out (0-1) how far the knees open sideways."""
+    knees_out (0-1) how far the knees open sideways; elbow_pole the (up, out, forward) weights of
+    the direction the elbows bend toward (the default suits arms reaching for holds)."""
     T = pelvis.shape[0]
     # Shoulders rise as the arm goes overhead: part of what makes a reaching climber look right.
     arm_up = (wrists[:, :, 1] - (pelvis[:, None, 1] + shape.torso)) / shape.arm
@@ -268,7 +277,7 @@ def assemble(shape: BodyShape, pelvis: np.ndarray, yaw_p: np.ndarray, yaw_c: np.
     for i, (side, lr) in enumerate(((-1.0, "left"), (1.0, "right"))):
         s_pt = tf.l_sh if side < 0 else tf.r_sh
         out_dir = side * tf.right_c
-        pole = -tf.up * 1.0 + out_dir * 0.7 - tf.fwd_c * 0.35
+        pole = tf.up * elbow_pole[0] + out_dir * elbow_pole[1] + tf.fwd_c * elbow_pole[2]
         elbow, wrist = two_bone_ik(s_pt, wrists[:, i], shape.upper_arm, shape.forearm, pole)
         pinky, index, thumb, _ = hand_points(elbow, wrist, grips[:, i:i + 1], side, shape, tf.right_c)
         out[:, J[f"{lr}_elbow"]] = elbow

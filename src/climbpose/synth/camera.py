@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from climbpose.synth.domain import TRAINING, Domain, draw
+
 
 @dataclass
 class Camera:
@@ -70,18 +72,28 @@ def _wobble(rng: np.random.Generator, t: np.ndarray, amp: float, fmin: float, fm
 
 
 def sample_camera(rng: np.random.Generator, joints: np.ndarray, world_from_wall: np.ndarray,
-                  fps: float, width: int, height: int) -> Camera:
-    """Place and animate a camera that frames the climber whose joints (T, J, 3) are given."""
+                  fps: float, width: int, height: int, domain: Domain = TRAINING,
+                  chooser: np.random.Generator | None = None, standoff: float = 0.0) -> Camera:
+    """Place and animate a camera that frames the person whose joints (T, J, 3) are given.
+
+    The domain sets distance, height, framing, shake and zoom; `chooser` (the video's domain
+    stream) picks among its intervals and draws what only the held-out domain does (oblique
+    offset, extra roll, pans). `standoff` adds the person's distance from the wall to the camera
+    distance (someone standing on the floor; 0 for a climber)."""
+    c = domain.camera
+    extra = chooser or rng
+    side, roll0 = draw(extra, c.side_offset, chooser), draw(extra, c.roll_offset, chooser)
+    pan_amp = draw(extra, c.pan, chooser)
     T = joints.shape[0]
     t = np.arange(T) / fps
     wall_from_world = world_from_wall.T
     up = wall_from_world @ np.array([0.0, 1.0, 0.0])
     centre = joints.mean(axis=1)
     tripod = rng.random() < 0.35
-    dist = rng.uniform(2.6, 5.5)
-    cam_h = rng.uniform(0.3, 1.2) if tripod else rng.uniform(0.9, 1.8)
+    dist = draw(rng, c.distance, chooser)
+    cam_h = draw(rng, c.tripod_height if tripod else c.handheld_height, chooser)
     mean_c = centre.mean(axis=0)
-    C_world = np.array([mean_c[0] + rng.normal(0, 0.6), cam_h, dist])
+    C_world = np.array([mean_c[0] + rng.normal(0, 0.6) + side, cam_h, dist + standoff])
     C = np.broadcast_to(wall_from_world @ C_world, (T, 3)).copy()
     if tripod:
         target = np.broadcast_to(mean_c, (T, 3)).copy()
@@ -97,16 +109,22 @@ def sample_camera(rng: np.random.Generator, joints: np.ndarray, world_from_wall:
             target[i] = acc
         # Frame the largest single-frame extent: the climber moves, the framing follows.
         lo, hi = np.zeros(3), (joints.max(axis=1) - joints.min(axis=1)).max(axis=0)
-        shake = rng.uniform(0.003, 0.012)
-        C += np.stack([_wobble(rng, t, 0.03, 0.1, 0.6), _wobble(rng, t, 0.03, 0.1, 0.6),
-                       _wobble(rng, t, 0.05, 0.05, 0.3)], axis=1)
+        shake = draw(rng, c.shake, chooser)
+        k = c.drift_scale
+        C += np.stack([_wobble(rng, t, 0.03 * k, 0.1, 0.6), _wobble(rng, t, 0.03 * k, 0.1, 0.6),
+                       _wobble(rng, t, 0.05 * k, 0.05, 0.3)], axis=1)
     extent_y, extent_x = hi[1] - lo[1], hi[0] - lo[0]
     d = np.linalg.norm(target - C, axis=1)
-    frac = rng.uniform(0.32, 0.72)  # share of the frame height the climber's extent fills
+    frac = draw(rng, c.fill, chooser)  # share of the frame height the climber's extent fills
     f_nom = min(frac * height / max(extent_y, 0.5), 0.85 * width / max(extent_x, 0.3)) * d.mean()
-    f = f_nom * (1.0 + _wobble(rng, t, rng.uniform(0.0, 0.04), 0.05, 0.3))
+    f = f_nom * (1.0 + _wobble(rng, t, draw(rng, c.zoom_breathing, chooser), 0.05, 0.3))
     jitter = np.stack([_wobble(rng, t, shake, 0.3, 2.5) for _ in range(3)], axis=1) * d[:, None]
     target = target + jitter + np.array([0.0, rng.normal(0, 0.08), 0.0]) * extent_y
-    roll = rng.normal(0, 0.02) + _wobble(rng, t, shake * 0.7, 0.2, 1.5)
+    if pan_amp > 0:
+        # A slow pan: the aim point swings sideways and back (the operator looks around), by
+        # `pan_amp` of the half frame width at the person's distance.
+        freq, phase = extra.uniform(0.1, 0.3), extra.uniform(0, 2 * np.pi)
+        target[:, 0] += pan_amp * 0.5 * width / f_nom * d * np.sin(2 * np.pi * freq * t + phase)
+    roll = rng.normal(0, 0.02) + _wobble(rng, t, shake * 0.7, 0.2, 1.5) + roll0
     R = _look_at(C, target, up, roll)
     return Camera(C=C, R=R, f=f, width=width, height=height)

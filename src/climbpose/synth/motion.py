@@ -15,6 +15,7 @@ import numpy as np
 
 from climbpose.synth import body as B
 from climbpose.synth.body import BodyShape, Pose
+from climbpose.synth.domain import TRAINING, Domain, draw
 
 
 def min_jerk(tau: np.ndarray) -> np.ndarray:
@@ -66,13 +67,15 @@ class Plan:
 
 
 def plan_climb(rng: np.random.Generator, shape: BodyShape, duration: float,
-               yaw: float | None = None) -> Plan:
+               yaw: float | None = None, domain: Domain = TRAINING,
+               chooser: np.random.Generator | None = None) -> Plan:
     """Plan a climb lasting at least `duration` seconds. yaw: the climber's base facing (0 faces
-    the wall); drawn from the style mix when None."""
+    the wall); drawn from the style mix when None. The domain sets the distance of the hips from
+    the wall and the pace; `chooser` picks among its intervals."""
     if yaw is None:
         yaw = 0.0 if rng.random() < 0.45 else float(rng.choice([-1, 1]) * rng.uniform(0.35, 1.2))
-    hip_z = rng.uniform(0.22, 0.42)
-    pace = rng.uniform(0.75, 1.3)
+    hip_z = draw(rng, domain.motion.hip_z, chooser)
+    pace = draw(rng, domain.motion.pace, chooser)
     drift = rng.uniform(-0.25, 0.25)
     twist = rng.uniform(0.0, 0.6)
     turnout = float(rng.uniform(0.2, 0.9))

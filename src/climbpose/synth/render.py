@@ -15,14 +15,8 @@ import cv2
 import numpy as np
 
 from climbpose.synth.body import J, Pose
+from climbpose.synth.domain import TRAINING, LookRanges
 
-SKIN = ((255, 219, 190), (240, 195, 160), (225, 170, 130), (198, 134, 92), (160, 105, 70),
-        (120, 80, 55), (85, 58, 40))
-HAIR = ((25, 20, 18), (60, 40, 25), (110, 75, 40), (190, 150, 90), (140, 60, 30), (150, 150, 150), (45, 35, 30))
-CLOTH = ((20, 20, 22), (235, 235, 235), (120, 120, 125), (30, 45, 90), (160, 30, 40), (40, 120, 130),
-         (200, 160, 40), (90, 110, 60), (220, 100, 140), (100, 60, 140), (230, 90, 30), (60, 140, 210),
-         (150, 110, 80), (70, 70, 75))
-SHOES = ((30, 30, 30), (200, 50, 40), (240, 200, 30), (40, 90, 200), (60, 160, 80), (230, 120, 30), (120, 40, 150))
 S8 = 8.0  # fixed-point scale for cv2 shift=3
 
 
@@ -43,15 +37,16 @@ class Look:
     bag: np.ndarray | None
 
 
-def sample_look(rng: np.random.Generator) -> Look:
+def sample_look(rng: np.random.Generator, style: LookRanges = TRAINING.look) -> Look:
+    """A person's colours and clothing cut, from the domain's palettes (`style`)."""
     pick = lambda pal: np.array(pal[int(rng.integers(len(pal)))], np.float32) * rng.uniform(0.9, 1.08)  # noqa: E731
     return Look(
-        skin=pick(SKIN), hair=pick(HAIR),
+        skin=pick(style.skin), hair=pick(style.hair),
         hair_style=str(rng.choice(["short", "long", "bun", "beanie", "bald"], p=[0.45, 0.25, 0.15, 0.12, 0.03])),
-        beanie=pick(CLOTH), shirt=pick(CLOTH),
-        sleeves=str(rng.choice(["tank", "short", "long"], p=[0.3, 0.5, 0.2])),
-        pants=pick(CLOTH), legs=str(rng.choice(["long", "shorts"], p=[0.7, 0.3])),
-        shoe=pick(SHOES), shoe2=pick(SHOES), bag=pick(CLOTH) if rng.random() < 0.6 else None,
+        beanie=pick(style.cloth), shirt=pick(style.cloth),
+        sleeves=str(rng.choice(["tank", "short", "long"], p=list(style.sleeves_p))),
+        pants=pick(style.cloth), legs=str(rng.choice(["long", "shorts"], p=list(style.legs_p))),
+        shoe=pick(style.shoes), shoe2=pick(style.shoes), bag=pick(style.cloth) if rng.random() < 0.6 else None,
     )
 
 

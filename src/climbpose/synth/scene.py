@@ -117,11 +117,14 @@ def build_scene(rng: np.random.Generator, route: list[tuple[np.ndarray, bool]],
                 body_path: np.ndarray) -> Scene:
     """Wall around a planned route, with volumes but no other holds yet (see `scatter_holds`).
     route: (hold position, is_foothold); body_path (N, 3): pelvis samples, so volumes are not
-    put where the climber's body is."""
-    xs = np.array([p[0] for p, _ in route])
+    put where the climber's body is. An empty route (a person on the floor, synth.ground) gets
+    a vertical wall around the body path: the body model's "up" is the wall's y axis."""
+    xs = np.array([p[0] for p, _ in route]) if route else body_path[:, 0]
     x0, x1 = float(xs.min() - 5.0), float(xs.max() + 5.0)
     top = float(rng.uniform(4.2, 4.8))
     overhang = float(rng.choice([0.0, 0.0, rng.uniform(0.05, 0.35)]))
+    if not route:
+        overhang = 0.0
     route_colour = HOLD_COLOURS[int(rng.integers(len(HOLD_COLOURS)))]
     holds = [Hold(float(p[0]), float(p[1]),
                   hold_outline(rng, rng.uniform(0.035, 0.06) if foot else rng.uniform(0.05, 0.11)),
@@ -137,7 +140,7 @@ def build_scene(rng: np.random.Generator, route: list[tuple[np.ndarray, bool]],
             else:
                 cx = float(rng.uniform(x0 + 1, x1 - 1))
             cy = float(rng.uniform(0.6, top - 0.5))
-            near_route = np.min(np.hypot(taken[:, 0] - cx, taken[:, 1] - cy)) - size
+            near_route = np.min(np.hypot(taken[:, 0] - cx, taken[:, 1] - cy)) - size if route else np.inf
             near_body = np.min(np.hypot(body_path[:, 0] - cx, body_path[:, 1] - cy)) - size
             if near_route > 0.1 and near_body > 0.05:
                 volumes.append(make_volume(rng, cx, cy, size))
@@ -150,7 +153,7 @@ def scatter_holds(rng: np.random.Generator, scene: Scene, x_lo: float, x_hi: flo
     """Add other routes' holds between x_lo and x_hi: a dense scatter in many colours, as on any
     commercial wall. Only the renderer needs them (they never hide the climber), so the
     keypoint-only path skips this."""
-    taken = np.array([[h.x, h.y] for h in scene.holds if h.route])
+    taken = np.array([[h.x, h.y] for h in scene.holds if h.route] or [[np.inf, np.inf]])
     n_other = int((x_hi - x_lo) * scene.top * rng.uniform(4.0, 8.0))
     pts = np.stack([rng.uniform(x_lo, x_hi, n_other), rng.uniform(0.1, scene.top - 0.1, n_other)], axis=1)
     near = np.min(np.hypot(taken[None, :, 0] - pts[:, None, 0], taken[None, :, 1] - pts[:, None, 1]), axis=1)

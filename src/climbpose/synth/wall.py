@@ -10,16 +10,8 @@ import cv2
 import numpy as np
 
 from climbpose.synth.camera import Camera
+from climbpose.synth.domain import TRAINING, SceneRanges, draw
 from climbpose.synth.scene import Scene, Volume
-
-WALL_COLOURS: tuple[tuple[int, int, int], ...] = (
-    (206, 178, 136), (196, 166, 120), (222, 218, 210), (170, 172, 176), (120, 122, 128),
-    (60, 62, 68), (40, 42, 48), (70, 95, 140), (140, 60, 55), (90, 120, 95), (232, 230, 226),
-)
-MAT_COLOURS: tuple[tuple[int, int, int], ...] = (
-    (40, 70, 140), (50, 50, 55), (90, 92, 96), (150, 40, 40), (30, 100, 90), (200, 200, 195),
-)
-
 
 @dataclass
 class WallTexture:
@@ -66,15 +58,25 @@ def _poly(points_m: np.ndarray, u0: float, v1: float, ppm: float) -> np.ndarray:
 
 
 def paint_wall(rng: np.random.Generator, scene: Scene, x_lo: float, x_hi: float, light_x: float,
-               ppm: float = 200.0) -> WallTexture:
+               ppm: float = 200.0, style: SceneRanges = TRAINING.scene,
+               chooser: np.random.Generator | None = None) -> WallTexture:
     """Paint plywood/painted panels with seams, bolt holes, grime and chalk, holds with shading and
-    soft shadows, and the volumes' shadows."""
+    soft shadows, and the volumes' shadows. `style` gives the wall palette, the bolt spacing and
+    (held-out domain only, drawn from `chooser`) painted diagonal bands of a second colour."""
     u0, u1 = x_lo, x_hi
     v0, v1 = -0.2, scene.top + 0.05
     w, h = int((u1 - u0) * ppm), int((v1 - v0) * ppm)
-    base = np.array(WALL_COLOURS[int(rng.integers(len(WALL_COLOURS)))], np.float32)
+    base = np.array(style.wall[int(rng.integers(len(style.wall)))], np.float32)
     img = np.empty((h, w, 3), np.float32)
     img[:] = base
+    stripe = draw(chooser or rng, style.stripes, chooser)
+    if stripe > 0:
+        extra = chooser or rng
+        second = np.array(style.wall[int(extra.integers(len(style.wall)))], np.float32)
+        angle = extra.uniform(-0.9, 0.9)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) / ppm
+        bands = np.floor((xx * np.cos(angle) + yy * np.sin(angle)) / stripe).astype(int) % 2 == 1
+        img[bands] = second
     # Plywood sheets 1.22 x 2.44 m, each with its own tint; grain and friction-paint speckle.
     pw, ph = 1.22 * rng.uniform(0.8, 1.05), 2.44 * rng.uniform(0.5, 1.0)
     off = rng.uniform(0, pw)
@@ -96,7 +98,7 @@ def paint_wall(rng: np.random.Generator, scene: Scene, x_lo: float, x_hi: float,
         yi = int((v1 - y) * ppm)
         cv2.line(img, (0, yi), (w, yi), seam, 2, cv2.LINE_AA)
     # Bolt holes (T-nuts) on a ~20 cm grid: the signature texture of a climbing wall.
-    step = rng.uniform(0.18, 0.25)
+    step = draw(rng, style.bolt_step, chooser)
     gx, gy = np.meshgrid(np.arange(u0 + step / 2, u1, step), np.arange(step / 2, v1, step))
     hole = (base * 0.3).tolist()
     for x, y in zip(gx.ravel(), gy.ravel()):
