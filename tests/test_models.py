@@ -15,9 +15,11 @@ import torch.nn.functional as F
 from climbpose.models import MODEL_NAMES, BiConvLSTM, Conv3D, ConvLSTM, DeciWatch, Identity, build_model
 from climbpose.models.deciwatch import sinusoidal_embedding
 
-HEATMAP_MODELS = ("conv3d", "bi_convlstm_sum", "bi_convlstm_concat", "identity")
+HEATMAP_MODELS = ("conv3d", "bi_convlstm_sum", "bi_convlstm_concat", "conv3d_depthwise", "identity")
 EXPECTED_PARAMS = {
     "conv3d": 78_150,
+    "conv3d_depthwise": 3_150,
+    "smoothnet": 9_029,
     "deciwatch": 1_708_388,
     "bi_convlstm_sum": 1_875_666,
     "bi_convlstm_concat": 1_872_313,
@@ -49,13 +51,15 @@ def moving_keypoints(n: int, k: int, size: int, seed: int, t: int = 5) -> torch.
 
 
 def test_model_names_and_input_kinds():
-    assert MODEL_NAMES == ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat", "identity")
+    assert MODEL_NAMES == ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat", "conv3d_depthwise", "smoothnet", "identity")
     kinds = {name: build_model(name, size=8).input_kind for name in MODEL_NAMES}
     assert kinds == {
         "conv3d": "heatmaps",
         "deciwatch": "coordinates",
         "bi_convlstm_sum": "heatmaps",
         "bi_convlstm_concat": "heatmaps",
+        "conv3d_depthwise": "heatmaps",
+        "smoothnet": "subcells",
         "identity": "heatmaps",
     }
 
@@ -442,3 +446,82 @@ def test_deciwatch_overfits_four_windows():
         final = F.mse_loss(model(noisy), clean).item()
     assert final <= first / 10, (first, final)
     assert final <= F.mse_loss(noisy, clean).item() / 10  # far better than passing the input through
+
+
+# --- depthwise Conv3D ----------------------------------------------------------------------
+
+
+def test_depthwise_conv3d_starts_as_the_identity():
+    x = torch.rand(2, 5, 25, 12, 12)
+    assert torch.equal(build_model("conv3d_depthwise")(x), x)
+
+
+def test_depthwise_conv3d_never_mixes_keypoints():
+    """Whatever its weights, changing keypoint 7's maps changes no other keypoint's output."""
+    torch.manual_seed(0)
+    model = build_model("conv3d_depthwise")
+    with torch.no_grad():
+        model.conv.weight.uniform_(-0.5, 0.5)
+        model.conv.bias.uniform_(0.0, 0.1)
+    x = torch.rand(1, 5, 25, 10, 10)
+    moved = x.clone()
+    moved[:, :, 7] = torch.rand(1, 5, 10, 10) * 100
+    before, after = model(x), model(moved)
+    others = [k for k in range(25) if k != 7]
+    assert torch.equal(before[:, :, others], after[:, :, others])
+    assert not torch.equal(before[:, :, 7], after[:, :, 7])
+
+
+def test_depthwise_conv3d_is_a_temporal_filter_per_keypoint():
+    """Known answer: weights 1/5 on the five time taps of the centre pixel average each keypoint's
+    map over the window (zero padding at the ends: the edge frames see three frames)."""
+    model = build_model("conv3d_depthwise")
+    with torch.no_grad():
+        model.conv.weight.zero_()
+        model.conv.weight[:, 0, :, 2, 2] = 0.2
+    x = torch.rand(1, 5, 25, 6, 6)
+    out = model(x)
+    assert torch.allclose(out[:, 2], x.mean(dim=1), atol=1e-6)
+    assert torch.allclose(out[:, 0], x[:, :3].sum(dim=1) * 0.2, atol=1e-6)
+
+
+# --- SmoothNet ------------------------------------------------------------------------------
+
+
+def test_smoothnet_starts_as_the_identity_and_never_mixes_keypoints():
+    torch.manual_seed(0)
+    model = build_model("smoothnet")
+    x = torch.rand(3, 5, 25, 2) * 55
+    assert torch.equal(model(x), x)
+    with torch.no_grad():
+        model.decode.weight.uniform_(-0.5, 0.5)
+    moved = x.clone()
+    moved[:, :, 4, 1] += 10.0
+    before, after = model(x), model(moved)
+    unchanged = torch.ones(25, 2, dtype=torch.bool)
+    unchanged[4, 1] = False
+    assert torch.equal(before[:, :, unchanged], after[:, :, unchanged])
+    assert not torch.equal(before[:, :, 4, 1], after[:, :, 4, 1])
+
+
+def test_smoothnet_is_translation_equivariant():
+    """It reads motion, not place: shifting a whole trajectory shifts the output by as much."""
+    torch.manual_seed(1)
+    model = build_model("smoothnet")
+    with torch.no_grad():
+        model.decode.weight.uniform_(-0.5, 0.5)
+    x = torch.rand(2, 5, 25, 2) * 40
+    assert torch.allclose(model(x + 7.25), model(x) + 7.25, atol=1e-4)
+
+
+def test_model_inputs_by_kind():
+    from climbpose.heatmaps import render_gaussians
+    from climbpose.models import model_inputs
+
+    maps = render_gaussians(torch.tensor([[[10.25, 20.0], [3.0, 4.0]]]), 1.0, 32)  # (1, 2, 32, 32)
+    assert model_inputs(maps, "heatmaps") is maps
+    assert model_inputs(maps, "coordinates").tolist() == [[[10.0, 20.0], [3.0, 4.0]]]
+    sub = model_inputs(maps, "subcells")
+    assert abs(float(sub[0, 0, 0]) - 10.25) < 0.05 and sub[0, 1].tolist() == [3.0, 4.0]
+    with pytest.raises(ValueError, match="input kind"):
+        model_inputs(maps, "pixels")

@@ -4,11 +4,18 @@ Every model maps a window to a window of the same shape and says what it eats in
 the class attribute ``input_kind``:
 
 * "heatmaps": (B, T, K, H, W) -> (B, T, K, H, W): conv3d, bi_convlstm_sum,
-  bi_convlstm_concat, identity.
-* "coordinates": (B, T, K, 2) -> (B, T, K, 2) in heatmap cells: deciwatch.
+  bi_convlstm_concat, conv3d_depthwise, identity.
+* "coordinates": (B, T, K, 2) -> (B, T, K, 2) in heatmap cells: deciwatch; each frame's keypoints
+  are its heatmaps' argmax cells.
+* "subcells": as "coordinates", but each keypoint read between cells
+  (`climbpose.heatmaps.subcell_peaks`): smoothnet.
+
+`model_inputs` turns heatmaps into what a model of each kind eats.
 
 Parameter counts at K = 25, 56x56: conv3d 78,150; deciwatch 1,708,388;
-bi_convlstm_sum 1,875,666; bi_convlstm_concat 1,872,313; identity 0.
+bi_convlstm_sum 1,875,666; bi_convlstm_concat 1,872,313; identity 0. Beyond the thesis'
+four, each refining every keypoint on its own and starting as the identity: conv3d_depthwise
+3,150; smoothnet 9,029.
 Weights are drawn from torch's global RNG: seed it (torch.manual_seed) first and
 the same name and arguments give the same model.
 """
@@ -23,11 +30,16 @@ from torch import nn
 from climbpose.models.conv3d import Conv3D
 from climbpose.models.convlstm import BiConvLSTM, ConvLSTM
 from climbpose.models.deciwatch import DeciWatch
+from climbpose.heatmaps import argmax_cells, subcell_peaks
+from climbpose.models.depthwise import DepthwiseConv3D
+from climbpose.models.smoothnet import SmoothNet
 from climbpose.models.identity import Identity
 
-MODEL_NAMES: tuple[str, ...] = ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat", "identity")
+THESIS_MODELS: tuple[str, ...] = ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat")
+MODEL_NAMES: tuple[str, ...] = (*THESIS_MODELS, "conv3d_depthwise", "smoothnet", "identity")
+INPUT_KINDS: tuple[str, ...] = ("heatmaps", "coordinates", "subcells")
 
-__all__ = ["MODEL_NAMES", "build_model", "device_options", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
+__all__ = ["INPUT_KINDS", "MODEL_NAMES", "THESIS_MODELS", "DepthwiseConv3D", "SmoothNet", "model_inputs", "reads_coordinates", "build_model", "device_options", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
 
 
 def build_model(name: str, num_keypoints: int = 25, size: int = 56, window: int = 5, **kwargs) -> nn.Module:
@@ -46,6 +58,10 @@ def build_model(name: str, num_keypoints: int = 25, size: int = 56, window: int 
         return BiConvLSTM(num_keypoints, size, mode="sum", **kwargs)
     if name == "bi_convlstm_concat":
         return BiConvLSTM(num_keypoints, size, mode="concat", **kwargs)
+    if name == "conv3d_depthwise":
+        return DepthwiseConv3D(num_keypoints, **kwargs)
+    if name == "smoothnet":
+        return SmoothNet(window, **kwargs)
     if name == "identity":
         if kwargs:
             raise TypeError(f"identity takes no options, got {sorted(kwargs)}")
@@ -57,3 +73,20 @@ def device_options(name: str, device: torch.device) -> dict[str, Any]:
     """Per-device choices that leave the function unchanged: Conv3D's banded path on CUDA only
     (faster there; on the CPU its backward pass is not bitwise repeatable)."""
     return {"banded": device.type == "cuda"} if name == "conv3d" else {}
+
+
+def reads_coordinates(input_kind: str) -> bool:
+    """Whether a model of this input kind reads and writes keypoint cells (B, T, K, 2), not heatmaps."""
+    if input_kind not in INPUT_KINDS:
+        raise ValueError(f"unknown input kind {input_kind!r}; valid: {', '.join(INPUT_KINDS)}")
+    return input_kind != "heatmaps"
+
+
+def model_inputs(maps: torch.Tensor, input_kind: str) -> torch.Tensor:
+    """What a model of `input_kind` eats, from normalised heatmaps (..., K, H, W): the maps
+    themselves, their argmax cells, or their sub-cell peaks ((..., K, 2) float32 cells)."""
+    if not reads_coordinates(input_kind):
+        return maps
+    if input_kind == "coordinates":
+        return argmax_cells(maps).float()
+    return subcell_peaks(maps)

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from climbpose.estimator import Estimator, Precomputed
 from climbpose.heatmaps import MASS, argmax_cells, cells_to_image, normalise
 from climbpose.keypoints import K
+from climbpose.models import model_inputs as read_model_inputs
 from climbpose.predict.errors import PredictError
 from climbpose.predict.sources import FrameSource
 from climbpose.predict.windows import Refined, WindowRefiner
@@ -49,19 +50,18 @@ class Prediction:
         return len(self.detected)
 
 
-def model_inputs(heatmaps: np.ndarray, c: float, coordinates: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def model_inputs(heatmaps: np.ndarray, c: float, input_kind: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The training preprocessing of estimator maps (n, K, S, S) -> (model inputs, raw argmax cells
     (n, K, 2) int64).
 
     As the pipeline: rounded to float16 (how `extract` stores them), normalised to mass c, rounded to
-    float16 again (how `preprocess` stores them), read as float32 (the training batches); DeciWatch
-    reads the argmax cells of that. torch rounds to float16 as numpy does (to nearest, ties to even),
-    several times faster.
+    float16 again (how `preprocess` stores them), read as float32 (the training batches); coordinate
+    models read that map's peaks (`climbpose.models.model_inputs`). torch rounds to float16 as numpy
+    does (to nearest, ties to even), several times faster.
     """
     maps = torch.from_numpy(np.asarray(heatmaps, dtype=np.float32)).half().float()
     x = normalise(maps, c).half().float()
-    cells = argmax_cells(x)
-    return (cells.float() if coordinates else x), cells
+    return read_model_inputs(x, input_kind), argmax_cells(x)
 
 
 class _BatchedRefiner:
@@ -100,7 +100,7 @@ class _BatchedRefiner:
             self._timed(lambda: self._push(frames, maps))
 
     def _push(self, frames: list[int], maps: list[np.ndarray]) -> list[Refined]:
-        x, cells = model_inputs(np.stack(maps), self.c, self.refiner.coordinates)
+        x, cells = model_inputs(np.stack(maps), self.c, self.refiner.input_kind)
         self.raw.update(zip(frames, cells.numpy().astype(np.float64)))
         return self.refiner.push(frames, x)
 

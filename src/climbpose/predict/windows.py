@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from climbpose.heatmaps import argmax_cells
+from climbpose.models import reads_coordinates
 
 # (frame indices (n,), refined cells (n, K, 2) float64 as x = col, y = row) of frames now final.
 Refined = tuple[np.ndarray, np.ndarray]
@@ -66,7 +67,8 @@ class WindowRefiner:
                              f"{batch_size}, {chunk}")
         self.model, self.window, self.step = model, int(window), int(step)
         self.batch_size, self.chunk = int(batch_size), int(chunk)
-        self.coordinates = getattr(model, "input_kind", "heatmaps") == "coordinates"
+        self.input_kind = getattr(model, "input_kind", "heatmaps")
+        self.coordinates = reads_coordinates(self.input_kind)
         self.device = next((p.device for p in model.parameters()), torch.device("cpu"))
         self.windows_run = 0
         self._sequences: dict[int, _Sequence] = {}

@@ -9,7 +9,7 @@ Python per sample. Two sources fill it:
   fresh for every epoch from a generator seeded by (seed, epoch), so a resumed run draws
   exactly the noise an uninterrupted one would have drawn (SPEC 1.4).
 
-Models that read coordinates (DeciWatch) get the argmax cells of their inputs instead of
+Models that read coordinates (DeciWatch, SmoothNet) get the peak cells of their inputs instead of
 heatmaps; for pretraining that is the noisy cell itself, so nothing is rendered for them.
 """
 
@@ -21,7 +21,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from climbpose.heatmaps import add_keypoint_noise, argmax_cells, render_gaussians
+from climbpose.heatmaps import add_keypoint_noise, render_gaussians
+from climbpose.models import model_inputs, reads_coordinates
 
 # SPEC 1.4: experiment 1 and 3 blur each noisy keypoint with one of these sigmas.
 NOISE_SIGMAS = (1.0, 1.5, 2.0, 2.5, 3.0)
@@ -78,9 +79,10 @@ class WindowSet:
         self.input_kind = input_kind
         self.noise = noise
         self.source_frames = source_frames  # frame i here is frame source_frames[i] of the source dataset
-        if inputs is not None and input_kind == "coordinates":
-            # DeciWatch reads argmaxes: compute them once instead of every step.
-            self.input_cells = torch.cat([argmax_cells(chunk.float()) for chunk in inputs.split(4096)])
+        self.coordinates = reads_coordinates(input_kind)
+        if inputs is not None and self.coordinates:
+            # Coordinate models read each frame's peaks: compute them once instead of every step.
+            self.input_cells = torch.cat([model_inputs(chunk.float(), input_kind) for chunk in inputs.split(4096)])
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -96,7 +98,7 @@ class WindowSet:
         present = self.present[frames]
         if self.noise is not None:
             noisy = add_keypoint_noise(cells, self.noise.std, generator=generator, size=self.size)
-            if self.input_kind == "coordinates":
+            if self.coordinates:  # the peak of a Gaussian rendered at the noisy cell is that cell
                 return Batch(noisy.float(), cells.float(), cells, present)
             choice = torch.randint(len(self.noise.sigmas), noisy.shape[:-1], generator=generator, device=noisy.device)
             sigmas = torch.tensor(self.noise.sigmas, device=noisy.device)[choice]
@@ -104,8 +106,8 @@ class WindowSet:
             # an estimator that found nothing would give, not a blob at a made-up cell.
             inputs = render_gaussians(noisy, sigmas, self.size, self.c, present=present)
             return Batch(inputs, self._target_maps(frames, cells, present), cells, present)
-        if self.input_kind == "coordinates":
-            return Batch(self.input_cells[frames].float(), cells.float(), cells, present)
+        if self.coordinates:
+            return Batch(self.input_cells[frames], cells.float(), cells, present)
         return Batch(self.inputs[frames].float(), self._target_maps(frames, cells, present), cells, present)
 
     def _target_maps(self, frames: torch.Tensor, cells: torch.Tensor, present: torch.Tensor) -> torch.Tensor:

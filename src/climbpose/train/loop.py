@@ -25,6 +25,7 @@ from tqdm import tqdm
 from climbpose.errors import InputError
 from climbpose.evaluate import PCKResult, metric_key, pck_counts
 from climbpose.heatmaps import argmax_cells
+from climbpose.models import reads_coordinates
 from climbpose.train.batches import WindowSet
 from climbpose.train.checkpoint import CheckpointDir
 from climbpose.train.distributed import SINGLE, Rank, mean_over_ranks, shard
@@ -85,7 +86,7 @@ def plateau(best_loss: float, bad_epochs: int, val_loss: float, lr_patience: int
 
 def predicted_cells(model: nn.Module, output: torch.Tensor) -> torch.Tensor:
     """Keypoints (B, T, K, 2) of a model's output: its coordinates, or its heatmaps' argmaxes."""
-    return output if model.input_kind == "coordinates" else argmax_cells(output).float()
+    return output if reads_coordinates(model.input_kind) else argmax_cells(output).float()
 
 
 @torch.no_grad()

@@ -1,0 +1,50 @@
+"""Depthwise Conv3D: each keypoint refined by its own temporal filter, blind to the others.
+
+Conv3D (SPEC 1.3) mixes all 25 keypoint maps in every output map. On the synthetic climbers
+that buys accuracy, because their limbs move in learnable patterns; on footage unlike them a
+sharp peak in one keypoint's map raises a ghost peak in another's, and keypoints jump onto other
+body parts. This model keeps Conv3D's shape of computation (a 5x5x5 kernel over time x rows x
+columns, "same" zero padding, ReLU) but gives every keypoint one kernel that reads only that
+keypoint's own maps (groups = K):
+
+    parameters = 25 * 5 * 5 * 5 + 25 = 3,150   (at K = 25)
+
+It can still smooth each keypoint's heatmap over the window and move it by a learnt sub-window
+shift, which is the part of refinement that does not depend on what the body looks like.
+
+Initialisation: the identity. The centre tap (frame t, row, column of the same keypoint) is 1,
+every other tap and the bias 0, so before training the output is exactly the input (inputs are
+non-negative, so the ReLU changes nothing). Training then only has to learn a correction, and
+a model that learnt nothing is harmless.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class DepthwiseConv3D(nn.Module):
+    input_kind = "heatmaps"
+
+    def __init__(self, num_keypoints: int = 25, kernel_size: int = 5) -> None:
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd for 'same' padding, got {kernel_size}")
+        self.num_keypoints = num_keypoints
+        self.kernel_size = kernel_size
+        self.conv = nn.Conv3d(num_keypoints, num_keypoints, kernel_size, padding=kernel_size // 2,
+                              groups=num_keypoints)
+        self._init_identity()
+
+    def _init_identity(self) -> None:
+        centre = self.kernel_size // 2
+        with torch.no_grad():
+            self.conv.weight.zero_()
+            self.conv.weight[:, 0, centre, centre, centre] = 1.0
+            self.conv.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, K, H, W) -> (B, T, K, H, W): keypoints as channels, time as depth."""
+        return F.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)
