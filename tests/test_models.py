@@ -525,3 +525,14 @@ def test_model_inputs_by_kind():
     assert abs(float(sub[0, 0, 0]) - 10.25) < 0.05 and sub[0, 1].tolist() == [3.0, 4.0]
     with pytest.raises(ValueError, match="input kind"):
         model_inputs(maps, "pixels")
+
+
+def test_depthwise_conv3d_stacked_frames_equal_the_grouped_conv3d():
+    torch.manual_seed(2)
+    model = build_model("conv3d_depthwise").double()
+    with torch.no_grad():
+        model.conv.weight.normal_()
+        model.conv.bias.normal_()
+    for frames in (5, 3, 7):
+        x = torch.rand(2, frames, 25, 9, 11, dtype=torch.float64)
+        assert torch.allclose(model(x), model.forward_conv3d(x), rtol=1e-12, atol=1e-12)

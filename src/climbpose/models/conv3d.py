@@ -64,17 +64,10 @@ class Conv3D(nn.Module):
 
         Returns (weight (T*K, T*K, kh, kw), bias (T*K,)); channel index = frame * K + keypoint.
         """
-        w3 = self.conv.weight  # (K_out, K_in, D, kh, kw)
-        depth, pad = w3.shape[2], self.kernel_size // 2
-        frames = torch.arange(num_frames, device=w3.device)
-        # offset[t_out, t_in] = which depth slice links input frame t_in to output frame t_out.
-        offset = frames[None, :] - frames[:, None] + pad
-        inside = (offset >= 0) & (offset < depth)
-        # Advanced indexing on the depth axis: (K_out, K_in, T_out, T_in, kh, kw).
-        w = w3[:, :, offset.clamp(0, depth - 1)]
-        w = w * inside[None, None, :, :, None, None].to(w.dtype)  # the band: zero outside |dt| <= pad
+        w = unroll_time(self.conv.weight, num_frames)  # (K_out, K_in, T_out, T_in, kh, kw)
         # Rows are output channels (t_out, k_out), columns input channels (t_in, k_in).
-        w = w.permute(2, 0, 3, 1, 4, 5).reshape(num_frames * w3.shape[0], num_frames * w3.shape[1], *w3.shape[3:])
+        k_out, k_in = w.shape[:2]
+        w = w.permute(2, 0, 3, 1, 4, 5).reshape(num_frames * k_out, num_frames * k_in, *w.shape[4:])
         b = self.conv.bias.repeat(num_frames)  # the same bias for every output frame
         return w, b
 
@@ -85,3 +78,20 @@ class Conv3D(nn.Module):
         # (B, T, K, H, W) is already (B, T*K, H, W) in memory with channel = t * K + k.
         y = F.conv2d(x.reshape(B, T * K, H, W), w, b, padding=self.kernel_size // 2)
         return F.relu(y).reshape(B, T, K, H, W)
+
+
+def unroll_time(weight: torch.Tensor, num_frames: int) -> torch.Tensor:
+    """A 3D kernel (C_out, C_in, D, kh, kw) with "same" padding in time, as the 2D kernels that link
+    each input frame to each output frame of a T-frame window: (C_out, C_in, T_out, T_in, kh, kw).
+
+    The kernel from input frame t_in to output frame t_out is depth slice d = t_in - t_out + D // 2,
+    and zero where that falls outside the kernel (a zero-padded frame outside the window contributes
+    nothing in the Conv3d, so leaving those taps out is exact for any T).
+    """
+    depth = weight.shape[2]
+    frames = torch.arange(num_frames, device=weight.device)
+    # offset[t_out, t_in] = which depth slice links input frame t_in to output frame t_out.
+    offset = frames[None, :] - frames[:, None] + depth // 2
+    inside = (offset >= 0) & (offset < depth)
+    w = weight[:, :, offset.clamp(0, depth - 1)]  # advanced indexing on the depth axis
+    return w * inside[None, None, :, :, None, None].to(w.dtype)  # the band: zero outside |dt| <= D // 2
