@@ -25,7 +25,7 @@ from climbpose.evaluate.filters import FilterModel, choose, filter_grid
 from climbpose.evaluate.ood import OOD_DIR, load_ood_store, ood_rows
 from climbpose.evaluate.rows import score_split, window_cells
 from climbpose.io import write_json, write_text
-from climbpose.models import build_model
+from climbpose.models import Identity, build_model
 from climbpose.report.example_frame import save_example_frame
 from climbpose.report.tables import FEED_TARGETS, PART_THRESHOLD, THESIS_MS_PER_WINDOW, row_prefix, run_tables
 from climbpose.train.data import finetuning_windows
@@ -86,12 +86,14 @@ def main() -> None:
         for key, net in models.items():
             windows[key] = finetuning_windows(frames, csv_path, params.split.window, h.c, h.sigma, net.input_kind, device,
                                               feed_targets=p.feed_targets and key == "model")
-        # The filters smooth the estimator's argmax trajectories: never fed targets.
+        # The filters smooth the estimator's argmax trajectories, the sub-cell baseline reads its peaks: never fed targets.
         windows["filters"] = finetuning_windows(frames, csv_path, params.split.window, h.c, h.sigma, "coordinates", device)
+        windows["subcells"] = finetuning_windows(frames, csv_path, params.split.window, h.c, h.sigma, "subcells", device)
         if split == "val":
             filters, search = choose_filters(params, windows["filters"], rate)
         nets = {prefixes["model"]: (models["model"], "model"), "identity": (models["identity"], "identity"),
-                **{kind: (FilterModel(spec, rate), "filters") for kind, spec in filters.items()}}
+                **{kind: (FilterModel(spec, rate), "filters") for kind, spec in filters.items()},
+                "subcells": (Identity("subcells"), "subcells")}
         metrics, parts = score_split({prefix: (net, windows[source]) for prefix, (net, source) in nets.items()}, "identity",
                                      BATCH, params.seed, h.size, p.thresholds, p.normaliser,
                                      full=(prefixes["model"], "identity"), part_threshold=PART_THRESHOLD)

@@ -6,6 +6,7 @@ BRACE, in any combination (`climbpose.data.sources.pretraining`).
 
 from __future__ import annotations
 
+import dataclasses
 import numpy as np
 
 from climbpose.config import load_params
@@ -37,6 +38,10 @@ def main() -> None:
 
     # Selection by validation PCK@0.2 (SPEC 1.5).
     recipe = run.recipe(p, select_threshold=0.2)
+    if params.model in p.skip_models:
+        # Validated once and saved as initialised: finetuning starts from there (README "Choosing a run").
+        print(f"pretrain: {params.model} is in pretrain.skip_models: no pretraining epochs")
+        recipe = dataclasses.replace(recipe, max_epochs=0)
     config = {"model": params.model, "experiment": params.experiment, "s": params.s, "seed": params.seed,
               "pretrain": vars(p), "heatmaps": vars(h), "window": params.split.window}
     run.train("pretrain", model, train, val, recipe, config, data.files, out="models/pretrained.pt")

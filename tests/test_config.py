@@ -37,6 +37,8 @@ def test_experiment_3_halves_the_frame_rate():
         (("heatmaps", "c"), 0, "heatmaps.c must be > 0"),
         (("finetune", "lr"), 0, "finetune.lr must be > 0"),
         (("pretrain", "lr"), -1e-3, "pretrain.lr must be > 0"),
+        (("pretrain", "skip_models"), ["conv3d", "resnet"], "pretrain.skip_models: 'resnet' is not one of conv3d"),
+        (("finetune", "max_epochs"), 0, "finetune.max_epochs must be >= 1"),
         (("train", "device"), "tpu", "train.device 'tpu' is not one of auto, cpu, cuda"),
         (("heatmaps", "size"), 4, "heatmaps.size must be >= 8"),
         (("split", "train"), 0.7, "must sum to 1"),

@@ -56,7 +56,7 @@ def column(table, group: str, e: int) -> int:
 
 
 PCK_ROWS = ["Identity function", "Conv3D", "DeciWatch", "bi-ConvLSTM sum", "bi-ConvLSTM concat", "Savitzky-Golay", "One-Euro",
-            "Mean threshold distance"]
+            "Estimator, sub-cell peaks", "Mean threshold distance"]
 HARM_ROWS = PCK_ROWS[1:-1]
 
 
@@ -65,25 +65,25 @@ def test_pck_table_places_every_cell_and_leaves_missing_runs_empty():
     table = pck_table(runs, s=1, number=1)
     assert table.name == "table1_pck_s1" and len(table.columns) == 18  # (test, ood) x 3 thresholds x 3 experiments
     assert table.rows == PCK_ROWS + HARM_ROWS + HARM_ROWS
-    assert table.sections == [("PCK (%)", 8), ("Broken (%)", 6), ("Fixed (%)", 6)]
+    assert table.sections == [("PCK (%)", 9), ("Broken (%)", 7), ("Fixed (%)", 7)]
     c11, c12, c13 = (column(table, "test @0.05", e) for e in (1, 2, 3))
     assert table.values[1][c11] == pytest.approx(11.05)  # conv3d, s=1 e=1
     assert table.values[2][c12] == pytest.approx(22.05)  # deciwatch, s=1 e=2
     assert table.values[1][c12] is None and table.values[3][c13] is None  # no such run (the s=2 one is elsewhere)
     assert table.values[0][c11] == pytest.approx(1.05) and table.values[5][c12] == pytest.approx(2.55)
     assert table.values[0][c13] is None  # no run at all in column 1.3: even the identity cell is empty
-    assert table.text(7, column(table, "test @0.2", 1)) == "3.20"  # threshold distance, two decimals
+    assert table.text(8, column(table, "test @0.2", 1)) == "3.20"  # threshold distance, two decimals
     # Broken / fixed of the same rows and columns: PCK / 10 and / 5; the filters' from any run of the column.
-    assert table.values[8][c11] == pytest.approx(1.105) and table.values[14 + 1][c12] == pytest.approx(4.41)
-    assert table.values[8 + 4][c11] == pytest.approx(0.155) and table.values[14 + 5][c11] == pytest.approx(0.26)
-    assert table.values[8][c12] is None and table.values[14][c13] is None
+    assert table.values[9][c11] == pytest.approx(1.105) and table.values[16 + 1][c12] == pytest.approx(4.41)
+    assert table.values[9 + 4][c11] == pytest.approx(0.155) and table.values[16 + 5][c11] == pytest.approx(0.26)
+    assert table.values[9][c12] is None and table.values[16][c13] is None
     assert all(v is None for row in table.values for v in row[9:])  # no run has ood metrics: its columns are blank
     markdown = table.to_markdown()
     assert "| Conv3D | 11.1 |" in markdown  # 11.05 rounds half-even in formatting
     assert markdown.index("### PCK (%)") < markdown.index("### Broken (%)") < markdown.index("### Fixed (%)")
     rows = list(csv.reader(line for line in io.StringIO(table.to_csv()) if not line.startswith("#")))
     assert rows[0][:3] == ["section", "row", "test @0.05 e1"] and rows[4][2:] == [""] * 18  # bi-ConvLSTM sum: empty at s=1
-    assert rows[9][:2] == ["Broken (%)", "Conv3D"] and rows[9][2] == "1.1"
+    assert rows[10][:2] == ["Broken (%)", "Conv3D"] and rows[10][2] == "1.1"
     notes = " ".join(table.notes)
     assert "Savitzky-Golay settings chosen on validation PCK@0.05: 1.1: window_length=5, polyorder=2;" in notes
     assert "broken" not in notes.split("settings chosen")[1].split(".")[0]  # scores are not settings
@@ -99,9 +99,9 @@ def test_pck_table_has_ood_columns_beside_test_and_blanks_for_runs_without_it():
     assert table.values[1][test] == pytest.approx(11.1) and table.values[1][ood] == pytest.approx(111.1)
     assert table.values[2][test] == pytest.approx(21.1) and table.values[2][ood] is None
     assert table.values[0][ood] == pytest.approx(101.1)  # identity from the run that has it
-    assert table.values[7][ood] == pytest.approx(101.6)  # threshold distance: 16 x 0.1 + 100
-    assert table.values[8][ood] == pytest.approx(11.1 / 10 + 100) and table.values[14][ood] == pytest.approx(11.1 / 5 + 100)
-    assert table.values[9][ood] is None
+    assert table.values[8][ood] == pytest.approx(101.6)  # threshold distance: 16 x 0.1 + 100
+    assert table.values[9][ood] == pytest.approx(11.1 / 10 + 100) and table.values[16][ood] == pytest.approx(11.1 / 5 + 100)
+    assert table.values[10][ood] is None
     assert not any("differ between runs" in note for note in table.notes)
 
 
@@ -147,7 +147,7 @@ def test_feed_targets_runs_never_enter_honest_tables_and_are_labelled():
 def test_per_keypoint_table_has_13_part_rows_by_row_and_experiment():
     runs = [fake_run("conv3d", 2, 1), fake_run("bi_convlstm_concat", 3, 1)]
     table = per_keypoint_table(runs, 1, 3)
-    assert table.name == "table3_per_keypoint_s1" and len(table.rows) == 13 and len(table.columns) == 21
+    assert table.name == "table3_per_keypoint_s1" and len(table.rows) == 13 and len(table.columns) == 24
     assert table.rows[6] == "Index finger"
     assert table.values[6][column(table, "Conv3D", 2)] == pytest.approx(12.06)
     assert table.values[12][column(table, "bi-ConvLSTM concat", 3)] == pytest.approx(43.12)
@@ -180,7 +180,7 @@ def test_run_tables_put_broken_and_fixed_beside_pck_and_add_the_held_out_domain(
         for i, t in enumerate(THRESHOLDS):
             metrics[metric_key("identity_pck", t)] = base + i
             metrics[metric_key("identity_thr", t)] = 0.8 * 2 ** i
-            for row, extra in (("model", 5.0), ("savgol", 1.0), ("one_euro", 0.5)):
+            for row, extra in (("model", 5.0), ("savgol", 1.0), ("one_euro", 0.5), ("subcells", 2.0)):
                 metrics[metric_key(f"{row}_pck", t)] = base + i + extra
                 metrics[metric_key(f"{row}_broken", t)] = extra / 2
                 metrics[metric_key(f"{row}_fixed", t)] = extra * 1.5
@@ -189,11 +189,13 @@ def test_run_tables_put_broken_and_fixed_beside_pck_and_add_the_held_out_domain(
     results, parts = run_tables(split(10), split(20), per_keypoint, "conv3d", feed_targets=False, ood=split(30))
     assert results.columns == ["PCK@0.05", "broken@0.05", "fixed@0.05", "PCK@0.1", "broken@0.1", "fixed@0.1",
                                "PCK@0.2", "broken@0.2", "fixed@0.2"]
-    assert results.sections == [("Validation", 5), ("Test", 5), ("Held-out domain (ood)", 5)]
-    assert results.rows[10:] == ["Identity function", "conv3d", "Savitzky-Golay", "One-Euro", "Mean threshold distance"]
-    assert results.values[11] == [35.0, 2.5, 7.5, 36.0, 2.5, 7.5, 37.0, 2.5, 7.5]  # ood, model
-    assert results.values[10][:3] == [30.0, None, None]  # the identity function is the reference
-    assert results.values[14] == [0.8, None, None, 1.6, None, None, 3.2, None, None]
+    assert results.sections == [("Validation", 6), ("Test", 6), ("Held-out domain (ood)", 6)]
+    assert results.rows[12:] == ["Identity function", "conv3d", "Savitzky-Golay", "One-Euro", "Estimator, sub-cell peaks",
+                                 "Mean threshold distance"]
+    assert results.values[13] == [35.0, 2.5, 7.5, 36.0, 2.5, 7.5, 37.0, 2.5, 7.5]  # ood, model
+    assert results.values[16] == [32.0, 1.0, 3.0, 33.0, 1.0, 3.0, 34.0, 1.0, 3.0]  # ood, the sub-cell baseline
+    assert results.values[12][:3] == [30.0, None, None]  # the identity function is the reference
+    assert results.values[17] == [0.8, None, None, 1.6, None, None, 3.2, None, None]
     markdown = results.to_markdown()
     assert "### Held-out domain (ood)" in markdown and "| conv3d | 35.0 | 2.5 | 7.5 |" in markdown
     assert "fixed - broken" in markdown

@@ -159,3 +159,22 @@ def test_compiled_training_matches_eager_training(tmp_path):
     assert np.allclose(timeless(history), timeless(eager_history), rtol=1e-4, equal_nan=True)
     assert set(weights) == set(eager_weights)  # the plain model's keys, no compile wrapper prefix
     assert all(torch.allclose(weights[k], eager_weights[k], atol=1e-5) for k in weights)
+
+
+def test_zero_epochs_keep_the_initial_weights_and_validate_once(tmp_path):
+    """pretrain.max_epochs 0: the model goes to finetuning as initialised (conv3d_depthwise: the identity)."""
+    model = new_model("conv3d_depthwise", seed=0, size=SIZE, window=5, device=torch.device("cpu"))
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    recipe = Recipe(lr=1e-3, batch_size=4, max_epochs=0, windows_per_epoch=8)
+    weights, history = fit(model, windows("heatmaps", 1), windows("heatmaps", 2), recipe, CheckpointDir(tmp_path, "x"),
+                           seed=0, size=SIZE)
+    assert [r["epoch"] for r in history] == [0] and history[0]["windows"] == 0
+    assert all(torch.equal(weights[k], initial[k]) for k in initial)
+
+
+def test_only_pretraining_may_have_zero_epochs():
+    from climbpose.config import ParamsError, _check_budget
+
+    _check_budget("pretrain", 0, 0, 16, 1e-3)
+    with pytest.raises(ParamsError, match="finetune.max_epochs must be >= 1"):
+        _check_budget("finetune", 0, 0, 16, 1e-3)

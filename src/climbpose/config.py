@@ -209,9 +209,12 @@ class PretrainParams:
     windows_per_epoch: int
     batch_size: int
     lr: float
+    skip_models: tuple[str, ...]
 
     def validate(self) -> None:
         _require(len(self.sources) > 0, "pretrain.sources must list at least one source")
+        for name in self.skip_models:
+            _require(name in MODEL_NAMES, f"pretrain.skip_models: '{name}' is not one of {', '.join(MODEL_NAMES)}")
         for source in self.sources:
             _require(source in PRETRAIN_SOURCES, f"pretrain.sources: '{source}' is not one of {', '.join(PRETRAIN_SOURCES)}")
         _require(len(set(self.sources)) == len(self.sources), "pretrain.sources lists a source twice")
@@ -237,7 +240,9 @@ class FinetuneParams:
 
 
 def _check_budget(section: str, max_epochs: int, windows_per_epoch: int, batch_size: int, lr: float) -> None:
-    _require(max_epochs >= 1, f"{section}.max_epochs must be >= 1")
+    # Pretraining may be skipped (0 epochs: finetuning starts from the model's initial weights).
+    least = 0 if section == "pretrain" else 1
+    _require(max_epochs >= least, f"{section}.max_epochs must be >= {least}")
     _require(windows_per_epoch >= 0, f"{section}.windows_per_epoch must be >= 0 (0: all)")
     _require(batch_size >= 1, f"{section}.batch_size must be >= 1")
     _require(lr > 0, f"{section}.lr must be > 0")

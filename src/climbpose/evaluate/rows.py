@@ -19,7 +19,7 @@ from torch import nn
 from climbpose.evaluate.harm import HarmCounts, harm_counts
 from climbpose.evaluate.pck import DEFAULT_THRESHOLDS, BoxSize, Normaliser, PCKResult, metric_key, pair_scores
 from climbpose.train.batches import WindowSet
-from climbpose.train.loop import predicted_cells
+from climbpose.models import read_keypoints
 
 __all__ = ["RowScores", "WindowCells", "row_metrics", "score_rows", "score_split", "window_cells"]
 
@@ -49,7 +49,7 @@ def window_cells(model: nn.Module, windows: WindowSet, batch_size: int, seed: in
     generator = torch.Generator(device=windows.device).manual_seed(seed)
     pred, gt, present = [], [], []
     for batch in windows.in_order(batch_size, generator):
-        cells = predicted_cells(model, model(batch.inputs).float())
+        cells = read_keypoints(model, model(batch.inputs).float())
         for out, tensor in ((pred, cells), (gt, batch.target_cells), (present, batch.present)):
             out.append(tensor.reshape(-1, *tensor.shape[2:]).cpu().numpy())
     k = windows.present.shape[-1]

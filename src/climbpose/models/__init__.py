@@ -10,7 +10,9 @@ the class attribute ``input_kind``:
 * "subcells": as "coordinates", but each keypoint read between cells
   (`climbpose.heatmaps.subcell_peaks`): smoothnet.
 
-`model_inputs` turns heatmaps into what a model of each kind eats.
+`model_inputs` turns heatmaps into what a model of each kind eats; `read_keypoints` turns what it
+outputs into keypoint cells: coordinates as they are, heatmaps by their argmax cell (SPEC 1.7), or,
+for a model whose class says `readout = "subcells"` (conv3d_depthwise), by their sub-cell peak.
 
 Parameter counts at K = 25, 56x56: conv3d 78,150; deciwatch 1,708,388;
 bi_convlstm_sum 1,875,666; bi_convlstm_concat 1,872,313; identity 0. Beyond the thesis'
@@ -39,7 +41,7 @@ THESIS_MODELS: tuple[str, ...] = ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_
 MODEL_NAMES: tuple[str, ...] = (*THESIS_MODELS, "conv3d_depthwise", "smoothnet", "identity")
 INPUT_KINDS: tuple[str, ...] = ("heatmaps", "coordinates", "subcells")
 
-__all__ = ["INPUT_KINDS", "MODEL_NAMES", "THESIS_MODELS", "DepthwiseConv3D", "SmoothNet", "model_inputs", "reads_coordinates", "build_model", "device_options", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
+__all__ = ["INPUT_KINDS", "MODEL_NAMES", "THESIS_MODELS", "DepthwiseConv3D", "SmoothNet", "model_inputs", "read_keypoints", "reads_coordinates", "build_model", "device_options", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
 
 
 def build_model(name: str, num_keypoints: int = 25, size: int = 56, window: int = 5, **kwargs) -> nn.Module:
@@ -90,3 +92,12 @@ def model_inputs(maps: torch.Tensor, input_kind: str) -> torch.Tensor:
     if input_kind == "coordinates":
         return argmax_cells(maps).float()
     return subcell_peaks(maps)
+
+
+def read_keypoints(model: nn.Module, output: torch.Tensor) -> torch.Tensor:
+    """Keypoints (..., K, 2) float cells of a model's output (..., K, H, W) or (..., K, 2)."""
+    if reads_coordinates(getattr(model, "input_kind", "heatmaps")):
+        return output
+    if getattr(model, "readout", "argmax") == "subcells":
+        return subcell_peaks(output)
+    return argmax_cells(output).float()

@@ -12,7 +12,11 @@ from torch import nn
 
 
 class Identity(nn.Module):
-    input_kind = "heatmaps"
+    """`input_kind` "subcells" makes it the estimator's sub-cell peaks passed through (a baseline)."""
+
+    def __init__(self, input_kind: str = "heatmaps") -> None:
+        super().__init__()
+        self.input_kind = input_kind
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, K, H, W) -> the same tensor (any shape passes through)."""

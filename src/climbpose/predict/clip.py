@@ -189,7 +189,8 @@ def predict_clip(
         "estimator": estimator.name,
         "model_path": "",
         "combine": ("mean of the refined coordinates of all windows covering a frame" if refiner.coordinates else
-                    "mean of the refined heatmaps of all windows covering a frame, then argmax"),
+                    "mean of the refined heatmaps of all windows covering a frame, then "
+                    + ("the sub-cell peak" if getattr(model, "readout", "argmax") == "subcells" else "argmax")),
     }
     return Prediction(source.name, source.fps, det, boxes, np.stack(scores), raw_cells, refined_cells, raw_xy,
                       refined_xy, meta, timing)

@@ -13,8 +13,8 @@ How frames become model windows (the choices, all documented in the README):
   and the rest copies of its last frame after it, so its real frames sit in the middle of the
   window; only the real frames' outputs are used.
 * Frames covered by several windows (up to k) combine them: the mean of the refined heatmaps of all
-  covering windows, then the argmax (heatmap models), or the mean of the refined coordinates
-  (DeciWatch). The first and last frames of a piece are covered by fewer windows (one at the very
+  covering windows, then the model's keypoint readout (`climbpose.models.read_keypoints`: the
+  argmax, or the sub-cell peak), or the mean of the refined coordinates (DeciWatch, SmoothNet). The first and last frames of a piece are covered by fewer windows (one at the very
   edge); they still get an output from every window that holds them.
 * Memory stays bounded for any length: a sequence is processed in chunks of `chunk` frames, keeping
   the last k-1 frames (and their partial sums) for the windows that straddle two chunks.
@@ -31,8 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from climbpose.heatmaps import argmax_cells
-from climbpose.models import reads_coordinates
+from climbpose.models import read_keypoints, reads_coordinates
 
 # (frame indices (n,), refined cells (n, K, 2) float64 as x = col, y = row) of frames now final.
 Refined = tuple[np.ndarray, np.ndarray]
@@ -145,7 +144,7 @@ class WindowRefiner:
             if bool((cnt[:done] == 0).any()):
                 raise AssertionError("a frame was covered by no window")  # a bug, not a user error
             mean = acc[:done] / cnt[:done].view(-1, *([1] * (acc.dim() - 1)))
-            cells = mean if self.coordinates else argmax_cells(mean).float()
+            cells = read_keypoints(self.model, mean)
         result = (np.asarray(seq.frames[:done], dtype=np.int64), cells.cpu().numpy().astype(np.float64))
         # Carry the frames whose windows have not all run yet, with their partial sums.
         seq.frames, seq.inputs = seq.frames[done:], [inputs[done:]]

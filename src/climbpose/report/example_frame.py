@@ -15,7 +15,7 @@ from climbpose.heatmaps import cells_to_image
 from climbpose.io import atomic_path
 from climbpose.report.overlay import compare_on_frame
 from climbpose.train.batches import WindowSet
-from climbpose.train.loop import predicted_cells
+from climbpose.models import read_keypoints
 
 GREEN, RED, BLUE = (40, 220, 40), (235, 40, 40), (60, 140, 255)
 
@@ -40,7 +40,7 @@ def save_example_frame(store: FrameStore, windows: dict[str, WindowSet], models:
     for label, key, color in (("estimator", "identity", RED), (model_label, "model", BLUE)):
         batch = windows[key].batch(torch.tensor([window]))
         with torch.no_grad():
-            cells = predicted_cells(models[key], models[key](batch.inputs))[0, middle]
+            cells = read_keypoints(models[key], models[key](batch.inputs))[0, middle]
         skeletons.append((label, cells_to_image(cells.cpu()[None], bbox[None], params.heatmaps.size)[0].numpy(), None, color))
     caption = f"{name} frame {index}" + (" FEED_TARGETS" if params.evaluate.feed_targets else "")
     image = compare_on_frame(image, skeletons, bbox, caption=caption)

@@ -27,7 +27,11 @@ from climbpose.report.table import Cell, Table
 MODELS: tuple[tuple[str, str], ...] = (
     ("conv3d", "Conv3D"), ("deciwatch", "DeciWatch"),
     ("bi_convlstm_sum", "bi-ConvLSTM sum"), ("bi_convlstm_concat", "bi-ConvLSTM concat"))
-FILTERS: tuple[tuple[str, str], ...] = (("savgol", "Savitzky-Golay"), ("one_euro", "One-Euro"))
+# The untrained baselines beside the models: two classical filters, and the estimator's own maps read
+# between cells (the sub-cell peak, `climbpose.heatmaps.subcell_peaks`) with no temporal model, which
+# shows how much of a model that reads sub-cell peaks owes to the reading alone.
+FILTERS: tuple[tuple[str, str], ...] = (("savgol", "Savitzky-Golay"), ("one_euro", "One-Euro"),
+                                        ("subcells", "Estimator, sub-cell peaks"))
 IDENTITY = ("identity", "Identity function")
 EXPERIMENTS = (1, 2, 3)
 THRESHOLDS = (0.05, 0.1, 0.2)

@@ -24,8 +24,7 @@ from tqdm import tqdm
 
 from climbpose.errors import InputError
 from climbpose.evaluate import PCKResult, metric_key, pck_counts
-from climbpose.heatmaps import argmax_cells
-from climbpose.models import reads_coordinates
+from climbpose.models import read_keypoints
 from climbpose.train.batches import WindowSet
 from climbpose.train.checkpoint import CheckpointDir
 from climbpose.train.distributed import SINGLE, Rank, mean_over_ranks, shard
@@ -84,11 +83,6 @@ def plateau(best_loss: float, bad_epochs: int, val_loss: float, lr_patience: int
     return best_loss, bad_epochs, bad_epochs % lr_patience == 0, bad_epochs >= stop_patience
 
 
-def predicted_cells(model: nn.Module, output: torch.Tensor) -> torch.Tensor:
-    """Keypoints (B, T, K, 2) of a model's output: its coordinates, or its heatmaps' argmaxes."""
-    return output if reads_coordinates(model.input_kind) else argmax_cells(output).float()
-
-
 @torch.no_grad()
 def evaluate_windows(model: nn.Module, windows: WindowSet, batch_size: int, seed: int, size: int,
                      autocast: torch.dtype | None = None, thresholds: tuple[float, ...] = THRESHOLDS,
@@ -102,7 +96,7 @@ def evaluate_windows(model: nn.Module, windows: WindowSet, batch_size: int, seed
             output = model(batch.inputs).float()
         loss_sum += float(masked_mse(output, batch.targets, batch.present)) * len(batch.inputs)
         count += len(batch.inputs)
-        part = pck_counts(_frames(predicted_cells(model, output)), _frames(batch.target_cells), _frames(batch.present),
+        part = pck_counts(_frames(read_keypoints(model, output)), _frames(batch.target_cells), _frames(batch.present),
                           thresholds=thresholds, normaliser=normaliser, box_size=size)
         counts = part if counts is None else counts + part
     return loss_sum / max(count, 1), counts.result()
@@ -147,8 +141,9 @@ def fit(
     (with CUDA graphs on a single GPU); validation and the saved weights use `model` itself.
     """
     validation_seed = _epoch_seed(seed, 0)  # training epochs count from 1, so 0 is free for validation
-    if not any(p.requires_grad for p in model.parameters()):
-        # Nothing to learn (the identity function): one validation, recorded as epoch 0.
+    if recipe.max_epochs == 0 or not any(p.requires_grad for p in model.parameters()):
+        # Nothing to learn (the identity function) or no epochs asked for (a model that starts where
+        # the next stage should begin): one validation, recorded as epoch 0, and the weights as they are.
         with _memory_hint(desc, recipe.batch_size, "in validation"):
             val_loss, val_pck = _validate(model, val, recipe, validation_seed, size, autocast)
         record = _record(0, math.nan, val_loss, val_pck, recipe.lr, 0, 0.0, 0)
