@@ -50,11 +50,7 @@ class SynthesizeParams:
     workers: int
 
     def validate(self) -> None:
-        _require(self.workers >= 1, "synthesize.workers must be >= 1")
-        _require(self.videos >= 1, "synthesize.videos must be >= 1")
-        _require(self.frames >= 1, "synthesize.frames must be >= 1")
-        _require(self.width >= 64 and self.height >= 64, "synthesize.width and height must be >= 64")
-        _require(self.fps >= 1, "synthesize.fps must be >= 1")
+        _check_rendering("synthesize", self)
 
 
 @dataclass(frozen=True)
@@ -69,11 +65,14 @@ class OodParams:
     workers: int
 
     def validate(self) -> None:
-        _require(self.videos >= 1, "ood.videos must be >= 1")
-        _require(self.frames >= 1, "ood.frames must be >= 1")
-        _require(self.width >= 64 and self.height >= 64, "ood.width and ood.height must be >= 64")
-        _require(self.fps >= 1, "ood.fps must be >= 1")
-        _require(self.workers >= 1, "ood.workers must be >= 1")
+        _check_rendering("ood", self)
+
+
+def _check_rendering(section: str, p: SynthesizeParams | OodParams) -> None:
+    """The checks both rendered datasets share (the training videos and the held-out domain)."""
+    for key in ("videos", "frames", "fps", "workers"):
+        _require(getattr(p, key) >= 1, f"{section}.{key} must be >= 1")
+    _require(p.width >= 64 and p.height >= 64, f"{section}.width and {section}.height must be >= 64")
 
 
 @dataclass(frozen=True)
