@@ -58,7 +58,10 @@ def test_plots_show_draws_the_curves_and_figures_offline(repo, tmp_path):
         context.eval(script)
     drawn = json.loads(context.eval("JSON.stringify(drawn)"))
     assert len(drawn) == page.count("vegaEmbed('#")
-    assert {"dvclive_pretrain_plots_metrics_train_loss_tsv", "dvclive_finetune_plots_metrics_val_loss_tsv"} <= set(drawn)
+    # The default model skips pretraining (pretrain.skip_models): its pretraining log is one validation, no training loss.
+    assert {"dvclive_pretrain_plots_metrics_val_loss_tsv", "dvclive_finetune_plots_metrics_train_loss_tsv",
+            "dvclive_finetune_plots_metrics_val_loss_tsv"} <= set(drawn)
+    assert "dvclive_pretrain_plots_metrics_train_loss_tsv" not in drawn
     for svg in drawn.values():
         assert svg.count('<polyline class="series" data-name="workspace"') == 1
 
@@ -90,8 +93,9 @@ def test_exp_run_reruns_only_what_depends_on_the_change_and_reuses_the_run_cache
     assert ran(deciwatch.stdout) == {"pretrain", "finetune", "evaluate"}
     finetune_only = repo.dvc("exp", "run", "-S", "model=deciwatch", "-S", "finetune.lr=0.0002", "-n", "dw-lr")
     assert ran(finetune_only.stdout) == {"finetune", "evaluate"}
-    # Back to a (model, experiment, s) pretrained before: restored from the run cache, not retrained.
-    back = repo.dvc("exp", "run", "-S", "model=conv3d", "-S", "finetune.lr=0.0002", "-n", "c3-lr")
+    # Back to the (model, experiment, s) of the first repro (the default model): restored from the
+    # run cache, not run again.
+    back = repo.dvc("exp", "run", "-S", "model=conv3d_depthwise", "-S", "finetune.lr=0.0002", "-n", "default-lr")
     assert "pretrain" not in ran(back.stdout)
     assert "Stage 'pretrain' is cached - skipping run" in back.stdout + back.stderr
 
@@ -100,7 +104,7 @@ def test_metrics_diff_and_exp_show_list_the_pck_keys(repo):
     repo.dvc("exp", "run", "-S", "model=deciwatch", "-n", "dw-diff")
     diff = repo.dvc("metrics", "diff", "--md").stdout
     assert "model_pck_005" in diff and "metrics/test.json" in diff
-    between = repo.dvc("metrics", "diff", "dw", "c3-lr", "--all", "--md").stdout
+    between = repo.dvc("metrics", "diff", "dw", "default-lr", "--all", "--md").stdout
     assert "model_pck_010" in between and "identity_pck_005" in between  # the baseline, unchanged, with --all
     show = repo.dvc("exp", "show", "--md", "--drop", ".*", "--keep", KEEP).stdout
     header = [column.strip() for column in show.splitlines()[0].strip("|").split("|")]
@@ -109,7 +113,7 @@ def test_metrics_diff_and_exp_show_list_the_pck_keys(repo):
                                      "metrics/test.json:identity_pck_005"]), header
     table = json.loads(repo.dvc("exp", "show", "--json").stdout)  # baselines, each with its experiments
     names = {exp["name"] for baseline in table for exp in baseline["experiments"] or []}
-    assert {"dw", "dw-lr", "c3-lr", "dw-diff"} <= names
+    assert {"dw", "dw-lr", "default-lr", "dw-diff"} <= names
 
 
 def test_queued_experiments_finish(repo):
