@@ -319,3 +319,18 @@ def test_normalise_flushes_tiny_values_after_scaling():
     assert out[0, 1, 1] == 0.0  # 255e-36 is below the flush floor
     assert out[0, 2, 2].item() == pytest.approx(255e-20, rel=1e-6)  # far above it: kept
     assert subnormal_count(out) == 0
+
+
+def test_subcell_peaks_known_answers():
+    """A Gaussian centred between cells is read there; one on a cell, in a corner, or on the border
+    stays exactly there (the window shrinks symmetrically); a second blob outside the 5x5 window
+    does not pull; an empty map reads (0, 0)."""
+    from climbpose.heatmaps import subcell_peaks
+
+    maps = render_gaussians(torch.tensor([[10.3, 20.7], [0.0, 0.0], [55.0, 3.0], [1.0, 54.0]]), 1.0, 56)
+    cells = subcell_peaks(maps)
+    assert torch.allclose(cells[0], torch.tensor([10.3, 20.7]), atol=0.05)
+    assert cells[1:].tolist() == [[0.0, 0.0], [55.0, 3.0], [1.0, 54.0]]
+    two = maps[0] + 0.5 * render_gaussians(torch.tensor([[30.0, 20.0]]), 1.0, 56)[0]
+    assert torch.allclose(subcell_peaks(two[None]), cells[:1], atol=1e-4)
+    assert subcell_peaks(torch.zeros(2, 8, 8)).tolist() == [[0.0, 0.0], [0.0, 0.0]]
