@@ -136,3 +136,8 @@ def test_depthwise_conv3d_reads_sub_cell_peaks():
     assert abs(float(cells[0, 0, 0, 0]) - 10.4) < 0.05 and float(cells[0, 0, 0, 1]) == 20.0
     assert read_keypoints(build_model("conv3d"), maps).tolist() == read_keypoints(build_model("identity"), maps).tolist()
     assert float(read_keypoints(build_model("identity"), maps)[0, 0, 0, 0]) == 10.0
+
+
+def test_depthwise_conv3d_takes_an_empty_batch():
+    """`predict` may run a batch of no windows (a piece shorter than a window, before it is padded)."""
+    assert build_model("conv3d_depthwise")(torch.zeros(0, 5, 25, 8, 8)).shape == (0, 5, 25, 8, 8)

@@ -87,4 +87,5 @@ class DepthwiseConv3D(nn.Module):
         flat = x.flatten(-2)
         peak = torch.zeros_like(flat).scatter_(-1, flat.argmax(dim=-1, keepdim=True), 1.0).view_as(x)
         r = self.trust_radius
-        return F.max_pool2d(peak.flatten(0, 2), 2 * r + 1, stride=1, padding=r).view_as(x)
+        # One channel per map, batched (N, 1, H, W): also right for an empty batch of windows.
+        return F.max_pool2d(peak.flatten(0, 2)[:, None], 2 * r + 1, stride=1, padding=r).view_as(x)
