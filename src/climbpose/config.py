@@ -54,21 +54,15 @@ class SynthesizeParams:
 
 
 @dataclass(frozen=True)
-class OodParams:
-    """The out-of-domain test set: videos of the held-out rendering domain (synth.domain)."""
-
-    videos: int
-    frames: int
-    width: int
-    height: int
-    fps: int
-    workers: int
+class OodParams(SynthesizeParams):
+    """The out-of-domain test set: videos of the held-out rendering domain (synth.domain), with the
+    same keys as `synthesize`."""
 
     def validate(self) -> None:
         _check_rendering("ood", self)
 
 
-def _check_rendering(section: str, p: SynthesizeParams | OodParams) -> None:
+def _check_rendering(section: str, p: SynthesizeParams) -> None:
     """The checks both rendered datasets share (the training videos and the held-out domain)."""
     for key in ("videos", "frames", "fps", "workers"):
         _require(getattr(p, key) >= 1, f"{section}.{key} must be >= 1")
