@@ -48,4 +48,4 @@ grid: setup
 	    END {printf "grid: %d done, %d failed, %d running, %d queued\n", d, f, r, q}'; \
 	  sleep 30; \
 	done
-	$(BIN)/python stages/report.py
+	$(BIN)/climbpose report

@@ -259,7 +259,7 @@ def test_report_command_writes_every_table_and_the_figure(tmp_path):
     defect["revs"][0]["data"]["params"]["params.yaml"]["data"]["evaluate"]["feed_targets"] = True
     entries[1]["experiments"].append(defect)
     source.write_text(json.dumps(entries))
-    done = subprocess.run([sys.executable, str(ROOT / "stages/report.py"), "--from-json", str(source), "--out", "out"],
+    done = subprocess.run([sys.executable, "-m", "climbpose", "report", "--from-json", str(source), "--out", "out"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
@@ -269,3 +269,15 @@ def test_report_command_writes_every_table_and_the_figure(tmp_path):
     assert {"figure1_finetuning.png", "figure1_finetuning.pdf", "runs.csv"} <= set(names)
     assert "32.0" in (tmp_path / "out/table1_pck_s1.md").read_text()
     assert "has_ood_metrics" in (tmp_path / "out/runs.csv").read_text()
+
+
+def test_report_outside_a_project_is_one_line_and_version_is_the_package_s(tmp_path):
+    import climbpose
+
+    done = subprocess.run([sys.executable, "-m", "climbpose", "report"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("climbpose report: error: no dvc.yaml here")
+    assert not (tmp_path / "reports").exists()
+    version = subprocess.run([sys.executable, "-m", "climbpose", "--version"], capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout.strip() == f"climbpose {climbpose.__version__}"

@@ -2,6 +2,7 @@
 
 Commands:
     predict   run the estimator and a trained temporal model on a new video (see climbpose.predict)
+    report    the tables and figure across every DVC experiment (see climbpose.report.command)
 """
 
 from __future__ import annotations
@@ -9,11 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from climbpose import __version__
+
 
 def build_parser() -> argparse.ArgumentParser:
+    # The commands import torch, OpenCV and matplotlib: only when chosen, so --help stays instant.
     from climbpose import predict
+    from climbpose.report import command as report
 
     parser = argparse.ArgumentParser(prog="climbpose", description="ClimbPose: temporal refinement of climber poses.")
+    parser.add_argument("--version", action="version", version=f"climbpose {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub = commands.add_parser(
         "predict", help="refine the pose in a new video with a trained model",
@@ -21,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "frames; write per-frame keypoints (CSV, JSON) and an overlay video.")
     predict.add_arguments(sub)
     sub.set_defaults(handler=predict.run)
+    sub = commands.add_parser(
+        "report", help="tables and figure across every DVC experiment",
+        description="Collect every run DVC knows (dvc exp show) and write the thesis' Tables 1-4, the "
+                    "inference-cost table and Figure 1 into reports/. Run it in the project's root folder.")
+    report.add_arguments(sub)
+    sub.set_defaults(handler=report.run)
     return parser
 
 
