@@ -428,13 +428,43 @@ def test_missing_input_through_python_m(workdir):
     assert not (workdir / "x").exists()
 
 
-def test_missing_model_through_console_script(clip, workdir):
+def test_default_model_is_found_from_any_folder(clip, model_file, estimator_dir, tmp_path):
+    from climbpose.predict import default_model, project_root
+
+    # Outside any project, the defaults are those of the project this package comes from.
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    assert project_root(outside) == REPO
+    # Inside a project that holds a trained model (a clone, an experiment's copy), that project's.
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dvc.yaml").write_text("stages: {}\n")
+    (project / "models" / "finetuned.pt").write_bytes(model_file.read_bytes())
+    sub = project / "videos" / "day1"
+    sub.mkdir(parents=True)
+    assert project_root(sub) == project.resolve()
     script = Path(sys.executable).parent / "climbpose"
-    if not script.exists():
-        pytest.skip("the climbpose console script is not installed in this environment")
-    proc = subprocess.run([str(script), "predict", str(clip[0]), "--out", str(workdir / "y")],
-                          capture_output=True, text=True, cwd=workdir)  # no models/finetuned.pt here
-    one_line_error(proc.returncode, proc.stderr, "models/finetuned.pt", "make repro")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "climbpose"]
+    proc = subprocess.run([*command, "predict", str(clip[0]), "--out", "out", "--estimator-dir", str(estimator_dir),
+                           "--no-video", "--quiet"], capture_output=True, text=True, cwd=sub, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    header = json.loads((sub / "out" / "climb.keypoints.json").read_text())
+    assert header["model_path"] == str(project.resolve() / "models" / "finetuned.pt")
+    assert default_model().is_absolute()
+
+
+def test_options_are_checked_before_anything_loads(clip, workdir, capsys):
+    taken = workdir / "taken.txt"
+    taken.write_text("a file, not a folder")
+    junk_model = workdir / "junk_for_out.pt"
+    junk_model.write_text("not a model")
+    # The --out error comes first: the (junk) model file is never opened.
+    code, _, err = run(["predict", str(clip[0]), "--out", str(taken), "--model", str(junk_model), "--quiet"], capsys)
+    one_line_error(code, err, f"--out {taken}", "not a folder")
+    assert taken.read_text() == "a file, not a folder"
+    code, _, err = run(["predict", str(clip[0]), "--out", str(workdir / "f0"), "--fps", "0", "--quiet"], capsys)
+    one_line_error(code, err, "--fps 0: must be a frame rate above 0")
+    assert not (workdir / "f0").exists()
 
 
 def test_unreadable_inputs_name_the_file(model_file, workdir, capsys):

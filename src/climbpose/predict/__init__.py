@@ -20,15 +20,15 @@ The modules, in the order the work happens:
 from climbpose.predict.clip import Prediction, model_inputs, predict_clip
 from climbpose.predict.command import add_arguments, predict, run
 from climbpose.predict.errors import PredictError
-from climbpose.predict.loading import DEFAULT_ESTIMATOR_DIR, DEFAULT_MODEL, choose_device, load_trained_model
+from climbpose.predict.loading import choose_device, default_estimator_dir, default_model, load_trained_model, project_root
 from climbpose.predict.outputs import (CSV_COLUMNS, frame_json, json_header, output_paths, render_overlay,
                                        write_csv, write_prediction_json)
 from climbpose.predict.sources import FrameSource, open_input
 from climbpose.predict.windows import WindowRefiner
 
 __all__ = [
-    "CSV_COLUMNS", "DEFAULT_ESTIMATOR_DIR", "DEFAULT_MODEL", "FrameSource", "PredictError", "Prediction",
-    "WindowRefiner", "add_arguments", "choose_device", "frame_json", "json_header", "load_trained_model",
-    "model_inputs", "open_input", "output_paths", "predict", "predict_clip", "render_overlay", "run",
-    "write_csv", "write_prediction_json",
+    "CSV_COLUMNS", "FrameSource", "PredictError", "Prediction", "WindowRefiner", "add_arguments", "choose_device",
+    "default_estimator_dir", "default_model", "frame_json", "json_header", "load_trained_model", "model_inputs",
+    "open_input", "output_paths", "predict", "predict_clip", "project_root", "render_overlay", "run", "write_csv",
+    "write_prediction_json",
 ]

@@ -13,8 +13,8 @@ from climbpose.errors import InputError
 from climbpose.heatmaps import MASS
 from climbpose.predict.clip import Prediction, predict_clip
 from climbpose.predict.errors import PredictError
-from climbpose.predict.loading import (DEFAULT_ESTIMATOR_DIR, DEFAULT_MODEL, DEVICES, ESTIMATOR_NAMES,
-                                       choose_device, load_trained_model, open_estimator)
+from climbpose.predict.loading import (DEVICES, ESTIMATOR_NAMES, choose_device, default_estimator_dir, default_model,
+                                       load_trained_model, open_estimator)
 from climbpose.predict.outputs import output_paths, render_overlay, write_csv, write_prediction_json
 from climbpose.predict.sources import open_input
 
@@ -22,10 +22,10 @@ from climbpose.predict.sources import open_input
 def predict(
     input: str | os.PathLike,
     out_dir: str | os.PathLike,
-    model_path: str | os.PathLike = DEFAULT_MODEL,
+    model_path: str | os.PathLike | None = None,
     device: str = "auto",
     estimator: str = "blazepose",
-    estimator_dir: str | os.PathLike = DEFAULT_ESTIMATOR_DIR,
+    estimator_dir: str | os.PathLike | None = None,
     precomputed: str | os.PathLike | None = None,
     c: float = MASS,
     step: int = 1,
@@ -38,15 +38,21 @@ def predict(
 ) -> tuple[Prediction, dict[str, Path]]:
     """The `predict` command as a function: writes the outputs, returns the prediction and their paths.
 
+    `model_path` and `estimator_dir` default to the project's (`loading.project_root`), whatever the
+    current folder. Everything that can be checked is checked before the model or estimator loads.
+
     `threads`: the estimator's interpreter threads (default min(2, cores)). `torch_threads`: torch's
     intra-op threads while predicting (restored afterwards; None leaves torch's setting). One is the
     default: on a shared 2-core machine that also runs the estimator, a second OpenMP thread mostly
     waits for a busy core (bench/bench_predict.py: slower end to end with two, see the README).
     """
+    out_dir = check_out_dir(out_dir)
     source = open_input(input, fps)
     torch_device = choose_device(device)
+    model_path = Path(model_path) if model_path is not None else default_model()
+    estimator_dir = Path(estimator_dir) if estimator_dir is not None else default_estimator_dir()
     model, payload = load_trained_model(model_path, torch_device)
-    est = open_estimator(estimator, source.name, int(payload["size"]), Path(estimator_dir),
+    est = open_estimator(estimator, source.name, int(payload["size"]), estimator_dir,
                          Path(precomputed) if precomputed is not None else None,
                          threads or min(2, os.cpu_count() or 1))
     previous = torch.get_num_threads()
@@ -70,18 +76,27 @@ def predict(
     return pred, paths
 
 
+def check_out_dir(out_dir: str | os.PathLike) -> Path:
+    """--out is a folder, or does not exist yet (it is created with the first output)."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise PredictError(f"--out {out}: exists and is not a folder; name a folder for the outputs")
+    return out
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="a video file, or a folder of frame images (sorted by name, numbers by value)")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output folder for <name>.keypoints.csv/.json and <name>.overlay.mp4")
-    parser.add_argument("--model", default=str(DEFAULT_MODEL), metavar="PATH",
-                        help="trained model file (default: %(default)s, the pipeline's finetuned model)")
+    parser.add_argument("--model", metavar="PATH",
+                        help="trained model file (default: the project's models/finetuned.pt, which make repro "
+                             "trains, found from any folder)")
     parser.add_argument("--device", default="auto", choices=DEVICES,
                         help="where the temporal model runs (default: %(default)s)")
     parser.add_argument("--estimator", default="blazepose", choices=ESTIMATOR_NAMES,
                         help="frozen estimator (default: %(default)s)")
-    parser.add_argument("--estimator-dir", default=str(DEFAULT_ESTIMATOR_DIR), metavar="DIR",
-                        help="BlazePose weights, fetched there if missing (default: %(default)s)")
+    parser.add_argument("--estimator-dir", metavar="DIR",
+                        help="BlazePose weights, fetched there if missing (default: the project's models/estimator)")
     parser.add_argument("--precomputed", metavar="PATH",
                         help="with --estimator precomputed: an npz of heatmaps and bboxes, or a folder "
                              "holding <input name>.npz")
@@ -109,7 +124,7 @@ def _check_options(args: argparse.Namespace) -> None:
     if not args.c > 0:
         raise PredictError(f"--c {args.c}: must be positive")
     if args.fps is not None and not 0 < args.fps < 1000:
-        raise PredictError(f"--fps {args.fps}: must be between 0 and 1000")
+        raise PredictError(f"--fps {args.fps:g}: must be a frame rate above 0 and below 1000")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -119,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
         _check_options(args)
+        check_out_dir(args.out)
         pred, paths = predict(
             args.input, args.out, model_path=args.model, device=args.device, estimator=args.estimator,
             estimator_dir=args.estimator_dir, precomputed=args.precomputed, c=args.c, step=args.step,

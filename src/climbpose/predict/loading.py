@@ -4,6 +4,7 @@ estimator), through the library's own loaders, with their failures turned into o
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,38 @@ from climbpose.estimator import Estimator, ensure_weights, make_estimator
 from climbpose.predict.errors import PredictError, first_line
 from climbpose.train.session import load_model, resolve_device
 
-DEFAULT_MODEL = Path("models/finetuned.pt")  # what `make repro` trains
-DEFAULT_ESTIMATOR_DIR = Path("models/estimator")
+MODEL_FILE = Path("models/finetuned.pt")  # what `make repro` trains, inside the project folder
+ESTIMATOR_DIR = Path("models/estimator")
 DEVICES = ("auto", "cpu", "cuda")
 ESTIMATOR_NAMES = ("blazepose", "precomputed")
+
+
+def _package_project() -> Path | None:
+    """The project folder this package was installed from (an editable install or PYTHONPATH=src)."""
+    root = Path(__file__).resolve().parents[3]
+    return root if (root / "dvc.yaml").is_file() else None
+
+
+def project_root(cwd: str | os.PathLike | None = None) -> Path:
+    """Where `predict` looks for the pipeline's model and estimator when not told.
+
+    The nearest folder at or above `cwd` that holds a dvc.yaml and a trained model (a clone, or a
+    DVC experiment's copy); else the project this package comes from, so the command works from
+    any folder; else `cwd` itself (an installed package outside any project).
+    """
+    here = Path(cwd or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "dvc.yaml").is_file() and (folder / MODEL_FILE).is_file():
+            return folder
+    return _package_project() or here
+
+
+def default_model() -> Path:
+    return project_root() / MODEL_FILE
+
+
+def default_estimator_dir() -> Path:
+    return project_root() / ESTIMATOR_DIR
 
 
 def load_trained_model(path: str | os.PathLike, device: torch.device) -> tuple[nn.Module, dict[str, Any]]:
@@ -27,7 +56,9 @@ def load_trained_model(path: str | os.PathLike, device: torch.device) -> tuple[n
     if not path.is_file():
         raise PredictError(f"{path}: no trained model here; run `make repro` to train one, or pass --model PATH")
     try:
-        return load_model(path, device)
+        with warnings.catch_warnings():  # torch's own warnings about a foreign file; the error below says it
+            warnings.simplefilter("ignore")
+            return load_model(path, device)
     except Exception as e:  # a corrupt or foreign file: any error from torch.load or the state dict
         raise PredictError(f"{path}: cannot load as a climbpose model file ({first_line(e)})") from None
 
