@@ -13,7 +13,7 @@ from climbpose.data.dataset import FrameStore
 from climbpose.data.sources.finetuning import frame_image
 from climbpose.heatmaps import cells_to_image
 from climbpose.io import atomic_path
-from climbpose.report.overlay import compare_on_frame
+from climbpose.report.overlay import Skeleton, compare_on_frame
 from climbpose.train.batches import WindowSet
 from climbpose.models import read_keypoints
 
@@ -36,12 +36,14 @@ def save_example_frame(store: FrameStore, windows: dict[str, WindowSet], models:
     if image is None:  # a source without images (climbalong): draw on a dark canvas around the box
         x2, y2 = bbox[2:].astype(int)
         image = np.full((max(y2 + 20, 64), max(x2 + 20, 64), 3), 40, np.uint8)
-    skeletons = [("ground truth", truth, store.arrays["present"][flat], GREEN)]
-    for label, key, color in (("estimator", "identity", RED), (model_label, "model", BLUE)):
+    # Widest first, so each thinner skeleton stays visible on top of the one before.
+    skeletons = [Skeleton("ground truth (thick)", truth, GREEN, thickness=5, present=store.arrays["present"][flat])]
+    for label, key, color, thickness in ((f"{model_label} (medium)", "model", BLUE, 3), ("estimator (thin)", "identity", RED, 1)):
         batch = windows[key].batch(torch.tensor([window]))
         with torch.no_grad():
             cells = read_keypoints(models[key], models[key](batch.inputs))[0, middle]
-        skeletons.append((label, cells_to_image(cells.cpu()[None], bbox[None], params.heatmaps.size)[0].numpy(), None, color))
+        xy = cells_to_image(cells.cpu()[None], bbox[None], params.heatmaps.size)[0].numpy()
+        skeletons.append(Skeleton(label, xy, color, thickness=thickness))
     caption = f"{name} frame {index}" + (" FEED_TARGETS" if params.evaluate.feed_targets else "")
     image = compare_on_frame(image, skeletons, bbox, caption=caption)
     with atomic_path(path, suffix=".png") as tmp:
