@@ -14,8 +14,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
+from typing import Callable, Sequence
 
 from climbpose.io import atomic_path
 
@@ -66,19 +68,49 @@ def _have_all(dest: Path) -> bool:
 # for some platforms): the model bytes are the same in every wheel, so any one will do.
 _FALLBACK_TARGET = ["--python-version", "3.12", "--platform", "manylinux_2_28_x86_64"]
 
+# What the user waits for: mediapipe 0.10.21's wheels are 36 MB (Linux) to 51 MB (Windows).
+WHEEL_SIZE_NOTE = "about 35-50 MB"
 
-def _download_wheel(version: str, into: Path) -> Path:
+
+def pip_download_command(version: str, into: str | os.PathLike, target: Sequence[str] = ()) -> list[str]:
+    """The pip command that downloads the one mediapipe wheel (no dependencies) into `into`.
+
+    Not quiet, with pip's progress bar on: pip writes its "Downloading" line and bar to stdout,
+    which the caller leaves on the terminal, so the tens of megabytes do not pass in silence.
+    """
+    return [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+        "--disable-pip-version-check", "--progress-bar", "on", *target,
+        f"mediapipe=={version}", "-d", str(into),
+    ]
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _download_wheel(version: str, into: Path,
+                    run: Callable[..., subprocess.CompletedProcess] = subprocess.run,
+                    say: Callable[[str], None] = _say) -> Path:
+    """Download the mediapipe wheel into `into` with pip and return its path.
+
+    `say` gets one line before the download and one after; pip's own output goes to this
+    process's stdout, its stderr is kept for the one-line error. `run` is `subprocess.run` or a
+    stand-in with its signature.
+    """
+    say(f"fetching the mediapipe=={version} wheel ({WHEEL_SIZE_NOTE}) with pip for its two model files ...")
+    start = time.perf_counter()
     errors = []
     for target in ([], _FALLBACK_TARGET):
-        cmd = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--disable-pip-version-check", "-q", *target, f"mediapipe=={version}", "-d", str(into),
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if target:
+            say(f"no mediapipe=={version} wheel for this interpreter ({errors[-1]}); trying the Linux one")
+        proc = run(pip_download_command(version, into, target), stderr=subprocess.PIPE, text=True)
         wheels = sorted(into.glob("mediapipe-*.whl"))
         if proc.returncode == 0 and wheels:
+            size = wheels[0].stat().st_size / 1e6
+            say(f"fetched {wheels[0].name} ({size:.0f} MB) in {time.perf_counter() - start:.0f} s")
             return wheels[0]
-        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        lines = (proc.stderr or "").strip().splitlines()
         errors.append(lines[-1] if lines else f"exit code {proc.returncode}")
     raise RuntimeError(f"pip download mediapipe=={version} failed: {' / '.join(errors)}")
 
