@@ -101,7 +101,8 @@ def test_the_stage_scores_the_held_out_domain_like_test(tmp_path):
     tiny_project(tmp_path, "identity")  # the model is the identity function: it breaks and fixes nothing
     done = run_evaluate(tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    test, ood = (json.loads((tmp_path / f"metrics/{split}.json").read_text()) for split in ("test", "ood"))
+    scores = json.loads((tmp_path / "reports/evaluation/scores.json").read_text())
+    test, ood = scores["test"], scores["ood"]
     assert list(ood) == list(test)
     for split in (test, ood):
         assert split["model_broken_005"] == split["model_fixed_020"] == 0.0
@@ -110,16 +111,39 @@ def test_the_stage_scores_the_held_out_domain_like_test(tmp_path):
             assert split[f"{row}_pck_005"] - split["identity_pck_005"] == pytest.approx(
                 split[f"{row}_fixed_005"] - split[f"{row}_broken_005"])
         assert not any(key.startswith("identity_broken") for key in split)
+    # The declared metrics are the headline only: what `dvc metrics show` prints, taken from the scores.
+    headline = {"model_pck_005", "model_pck_010", "model_pck_020", "identity_pck_005", "identity_pck_010",
+                "identity_pck_020", "model_broken_020"}
+    for split in ("val", "test", "ood"):
+        metrics = json.loads((tmp_path / f"metrics/{split}.json").read_text())
+        assert set(metrics) == headline and all(metrics[k] == scores[split][k] for k in headline)
     # far: 17 frames, frame 7 undetected -> 0..6 gives one window, 8..16 one; near: 10 frames -> two.
     scored = read_split_rows(tmp_path / "reports/evaluation/ood_windows.csv", ("far", "near"))
     assert scored.tolist() == [[0, 0, 1], [0, 8, 1], [1, 0, 1], [1, 5, 1]]
     assert ood["identity_frames_scored"] == 4 * WINDOW
-    per_keypoint = json.loads((tmp_path / "metrics/per_keypoint.json").read_text())
+    per_keypoint = scores["per_keypoint"]
     assert "ood_identity_pck_020_wrist" in per_keypoint and "test_savgol_pck_020_wrist" in per_keypoint
+    assert not (tmp_path / "metrics/per_keypoint.json").exists()
+    cost = json.loads((tmp_path / "reports/evaluation/inference_cost.json").read_text())
+    assert cost["model"] == "identity" and cost["model_ms_per_window_b1"] > 0
     results = (tmp_path / "reports/evaluation/results.md").read_text()
     assert results.index("### Validation") < results.index("### Test") < results.index("### Held-out domain (ood)")
     assert "broken@0.05" in results
+    # It explains itself before the numbers: rows, PCK, units, where the frames come from, a verdict per split.
+    head = results[:results.index("### Validation")]
+    assert "identity function is the frozen estimator alone" in head and "in heatmap cells" in head
+    assert "from the same 2 videos as the training windows" in head
+    # The identity "model" ties the estimator everywhere; the verdict says so, not "beats".
+    assert "> Verdict, Test: identity ties the estimator" in head
     assert (tmp_path / "reports/example_frame.png").is_file()
+
+
+def test_the_stage_answers_help_and_refuses_arguments(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, str(ROOT / "stages/evaluate.py"), "--help"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "metrics/{val,test,ood}.json" in done.stdout
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_stage_requires_the_held_out_domain(tmp_path):

@@ -281,3 +281,24 @@ def test_report_outside_a_project_is_one_line_and_version_is_the_package_s(tmp_p
     assert not (tmp_path / "reports").exists()
     version = subprocess.run([sys.executable, "-m", "climbpose", "--version"], capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and version.stdout.strip() == f"climbpose {climbpose.__version__}"
+
+
+def test_full_scores_are_read_from_each_runs_commit(tmp_path):
+    from climbpose.report.experiments import SCORES_FILE, with_scores
+
+    git = lambda *args: subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+    git("init", "-q")
+    scores = tmp_path / SCORES_FILE
+    scores.parent.mkdir(parents=True)
+    scores.write_text(json.dumps({"test": {"model_pck_005": 40.0, "savgol_pck_005": 33.0},
+                                  "per_keypoint": {"test_model_pck_020_nose": 90.0}}))
+    git("add", "-A")
+    git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "run")
+    rev = git("rev-parse", "HEAD").strip()
+    scores.write_text(json.dumps({"test": {"savgol_pck_005": 1.0}}))  # the working tree moved on
+    run = with_scores(tmp_path, Run("exp", rev, {"model": "conv3d"}, {"test": {"model_pck_005": 40.0}}))
+    assert run.value("test", "savgol_pck_005") == 33.0 and run.value("test", "model_pck_005") == 40.0
+    assert run.value("per_keypoint", "test_model_pck_020_nose") == 90.0
+    assert run.value("cost", "model_windows_per_s") is None  # no cost file at that commit: left empty
+    workspace = with_scores(tmp_path, Run("workspace", "workspace", {"model": "conv3d"}))
+    assert workspace.value("test", "savgol_pck_005") == 1.0

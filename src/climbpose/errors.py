@@ -25,15 +25,29 @@ def _terminated(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def run_stage(main: Callable[[], None]) -> None:
+def stage_arguments(argv: list[str], doc: str) -> bool:
+    """A stage takes no arguments (params.yaml is its input): True to run it; for --help / -h, print
+    `doc` (what the stage reads and writes) and return False; anything else is an InputError."""
+    if not argv:
+        return True
+    if argv in (["--help"], ["-h"]):
+        print(doc.strip())
+        return False
+    raise InputError(f"unexpected argument {' '.join(argv)!r}: a stage takes no arguments; set params.yaml "
+                     "(or `dvc exp run -S key=value`) and run it through `dvc repro`; --help says what it reads and writes")
+
+
+def run_stage(main: Callable[[], None], doc: str = "") -> None:
     """Run a stage's main(); an InputError becomes 'error: <message>' and exit status 1.
 
-    While main() runs, SIGTERM unwinds like Ctrl-C does, so an interrupted stage leaves its old
-    outputs or none, never a half-written one.
+    `--help` prints the stage's `doc` and exits 0 without doing anything. While main() runs,
+    SIGTERM unwinds like Ctrl-C does, so an interrupted stage leaves its old outputs or none,
+    never a half-written one.
     """
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        main()
+        if stage_arguments(sys.argv[1:], doc or "(no description)"):
+            main()
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -20,9 +20,9 @@ from climbpose.models import read_keypoints
 GREEN, RED, BLUE = (40, 220, 40), (235, 40, 40), (60, 140, 255)
 
 
-def save_example_frame(store: FrameStore, windows: dict[str, WindowSet], models: dict[str, nn.Module], params,
-                       model_label: str, path: Path) -> None:
-    """The middle frame of the middle test window. `windows` and `models` are keyed "identity"
+def example_frame(store: FrameStore, windows: dict[str, WindowSet], models: dict[str, nn.Module], params,
+                  model_label: str) -> np.ndarray:
+    """The middle frame of the middle test window (RGB). `windows` and `models` are keyed "identity"
     (the estimator) and "model"; the frame is drawn from the data source, or on a dark canvas."""
     test = windows["identity"]
     window, middle = len(test) // 2, params.split.window // 2
@@ -45,6 +45,11 @@ def save_example_frame(store: FrameStore, windows: dict[str, WindowSet], models:
         xy = cells_to_image(cells.cpu()[None], bbox[None], params.heatmaps.size)[0].numpy()
         skeletons.append(Skeleton(label, xy, color, thickness=thickness))
     caption = f"{name} frame {index}" + (" FEED_TARGETS" if params.evaluate.feed_targets else "")
-    image = compare_on_frame(image, skeletons, bbox, caption=caption)
+    return compare_on_frame(image, skeletons, bbox, caption=caption)
+
+
+def write_png(path: str | Path, image: np.ndarray) -> None:
+    """An RGB picture as a PNG file, written atomically."""
     with atomic_path(path, suffix=".png") as tmp:
-        cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"{path}: OpenCV could not write the PNG")

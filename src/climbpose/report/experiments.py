@@ -14,17 +14,24 @@ import io
 import json
 import math
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Run", "collect_runs", "load_history", "runs_from_exp_show", "HISTORY_DIR", "METRIC_FILES"]
+__all__ = ["Run", "collect_runs", "load_history", "runs_from_exp_show", "with_scores", "HISTORY_DIR", "METRIC_FILES",
+           "SCORES_FILE"]
 
 WORKSPACE = "workspace"
 HISTORY_DIR = "dvclive/finetune/plots/metrics"
 HISTORY_KEYS = ("train_loss", "val_loss", "val_pck_005", "lr_reduced")
+# The declared metrics (the headline numbers `dvc exp show` lists); runs made before the full scores
+# moved to SCORES_FILE also declared per-keypoint and cost files, still read when present.
 METRIC_FILES = {"val": "metrics/val.json", "test": "metrics/test.json", "ood": "metrics/ood.json",
                 "per_keypoint": "metrics/per_keypoint.json", "cost": "reports/inference_cost.json"}
+# Every row's scores (split -> keys, and "per_keypoint") and the wall times: git-tracked run outputs,
+# read per run from its commit.
+SCORES_FILE = "reports/evaluation/scores.json"
+COST_FILE = "reports/evaluation/inference_cost.json"
 
 
 @dataclass(frozen=True)
@@ -154,7 +161,25 @@ def collect_runs(root: str | Path = ".", all_commits: bool = False, log=print) -
         if status:
             log(f"left out the workspace: its results are not up to date (dvc status: {', '.join(sorted(status))}); run dvc repro")
             runs = runs[1:]
-    return runs
+    return [with_scores(root, run) for run in runs]
+
+
+def with_scores(root: str | Path, run: Run) -> Run:
+    """The run with its full scores (SCORES_FILE, COST_FILE at its revision) added to its metrics;
+    the headline keys of the declared metrics agree with them, so nothing is overwritten."""
+    metrics = {short: dict(values) for short, values in run.metrics.items()}
+    for path, shorts in ((SCORES_FILE, None), (COST_FILE, "cost")):
+        text = _read(Path(root), run.rev, path)
+        try:
+            data = json.loads(text) if text else {}
+        except json.JSONDecodeError:
+            data = {}
+        if not isinstance(data, dict):
+            continue
+        parts = {shorts: data} if shorts else {key: value for key, value in data.items() if isinstance(value, dict)}
+        for short, values in parts.items():
+            metrics.setdefault(short, {}).update(values)
+    return replace(run, metrics=metrics)
 
 
 def _read(root: Path, rev: str, path: str) -> str | None:

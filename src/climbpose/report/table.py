@@ -35,6 +35,7 @@ class Table:
     notes: list[str] = field(default_factory=list)
     digits: dict[str, int] = field(default_factory=dict)  # per row; default 1 (percentages)
     sections: list[tuple[str, int]] = field(default_factory=list)
+    intro: list[str] = field(default_factory=list)  # sentences a reader needs first: what the rows and numbers are
 
     def __post_init__(self) -> None:
         if self.sections and sum(span for _, span in self.sections) != len(self.rows):
@@ -69,7 +70,8 @@ class Table:
         return [self.text(row, c) for c in range(len(self.columns))]
 
     def to_markdown(self) -> str:
-        lines = [f"**{self.title}**", ""] + [f"> {note}" for note in self.notes] + ([""] if self.notes else [])
+        lines = [f"**{self.title}**", ""] + ([" ".join(self.intro), ""] if self.intro else [])
+        lines += [f"> {note}" for note in self.notes] + ([""] if self.notes else [])
         header = ["| | " + " | ".join(self.column_names()) + " |", "|---|" + "---:|" * len(self.columns)]
         for i, (label, rows) in enumerate(self.row_sections()):
             if label:
@@ -80,7 +82,7 @@ class Table:
     def to_csv(self) -> str:
         """CSV with the title and notes as leading '# ' lines (pandas: read_csv(..., comment='#'))."""
         out = io.StringIO()
-        for line in [self.title, *self.notes]:
+        for line in [self.title, *self.intro, *self.notes]:
             out.write(f"# {line}\n")
         writer = csv.writer(out, lineterminator="\n")
         lead = ["section"] if self.sections else []
@@ -93,7 +95,7 @@ class Table:
     def to_latex(self) -> str:
         """A booktabs table (needs \\usepackage{booktabs})."""
         n = len(self.columns)
-        lines = [f"% {self.title}", *(f"% {note}" for note in self.notes),
+        lines = [f"% {self.title}", *(f"% {line}" for line in [*self.intro, *self.notes]),
                  r"\begin{table}[ht]", r"\centering", f"\\caption{{{_tex(self.title)}}}",
                  f"\\begin{{tabular}}{{l{'r' * n}}}", r"\toprule"]
         if self.groups:

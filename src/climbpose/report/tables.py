@@ -202,14 +202,70 @@ def cost_table(runs: Sequence[Run]) -> Table:
                  digits={label: 2 for _, label in MODELS})
 
 
-def run_tables(val: dict, test: dict, per_keypoint: dict, model: str, feed_targets: bool, ood: dict | None = None) -> list[Table]:
+ROWS_SENTENCE = ("Rows: the identity function is the frozen estimator alone (its heatmaps passed through unchanged "
+                 "and read at their maximum cell), the baseline every other row is compared with; {model} is the "
+                 "temporal model refining it; Savitzky-Golay and One-Euro smooth the estimator's keypoint tracks "
+                 "(settings chosen on validation); 'Estimator, sub-cell peaks' reads the estimator's maps between "
+                 "cells, with no model.")
+PCK_SENTENCE = ("PCK@x is the percentage of scored keypoints (visible in the ground truth) whose estimate lies within "
+                "x times the {normaliser} of the ground truth; the mean threshold distance is that radius averaged over "
+                "the frames, in heatmap cells (the person box's side is {size} cells).")
+NORMALISER_WORDS = {"torso": "torso size (mean shoulder-to-hip length, left and right)", "bbox": "heatmap grid's side"}
+
+
+def _thresholds_text(values: list[float]) -> str:
+    text = [f"{t:g}" for t in values]
+    return text[0] if len(text) == 1 else f"{', '.join(text[:-1])} and {text[-1]}"
+
+
+def verdict(metrics: dict, per_keypoint: dict, split: str, model_prefix: str, model_label: str) -> str:
+    """One line on a split: where the model beats or loses to the estimator (the identity function),
+    the baselines that beat it, and the body parts where it is below the estimator at PCK@0.2."""
+    def pck_of(row: str, t: float) -> float | None:
+        return _number(metrics.get(metric_key(f"{row}_pck", t)))
+
+    def compare(row: str, sign: int) -> list[float]:
+        return [t for t in THRESHOLDS if (m := pck_of(model_prefix, t)) is not None
+                and (r := pck_of(row, t)) is not None and (m - r) * sign > 0]
+
+    clauses = []
+    if better := compare(IDENTITY[0], 1):
+        clauses.append(f"beats the estimator at PCK@{_thresholds_text(better)}")
+    if worse := compare(IDENTITY[0], -1):
+        clauses.append(f"loses to the estimator at PCK@{_thresholds_text(worse)}")
+    if not clauses:
+        if pck_of(model_prefix, THRESHOLDS[0]) is None:
+            return f"{SPLIT_LABELS[split]}: no scores for {model_label}."
+        clauses.append("ties the estimator at every threshold")
+    for row, label in FILTERS:
+        if losing := compare(row, -1):
+            clauses.append(f"loses to {label} at PCK@{_thresholds_text(losing)}")
+
+    def part_pck(row: str, part: str) -> float | None:
+        return _number(per_keypoint.get(metric_key(f"{split}_{row}_pck", PART_THRESHOLD, part)))
+
+    below = [part.lower() for part, _ in kp.PARTS if (m := part_pck(model_prefix, part)) is not None
+             and (i := part_pck(IDENTITY[0], part)) is not None and m < i]
+    if below:
+        clauses.append(f"is below the estimator at PCK@{PART_THRESHOLD:g} on: {', '.join(below)}")
+    return f"{SPLIT_LABELS[split]}: {model_label} " + "; ".join(clauses) + "."
+
+
+def run_tables(val: dict, test: dict, per_keypoint: dict, model: str, feed_targets: bool, ood: dict | None = None,
+               context: str = "", normaliser: str = "torso", size: int = 56) -> list[Table]:
     """The evaluate stage's tables for one run: a section per split (validation, test and, when
     given, the held-out domain) with PCK and each row's broken / fixed keypoints beside it at every
-    threshold, and per-part PCK@0.2."""
+    threshold, and per-part PCK@0.2. Each starts with what its rows and numbers are (`context`: where
+    the frames come from) and a verdict line per split."""
     model_label = f"{model} (fed targets)" if feed_targets else model
-    rows = [(IDENTITY[0], IDENTITY[1]), (row_prefix("model", feed_targets), model_label), *FILTERS]
+    model_prefix = row_prefix("model", feed_targets)
+    rows = [(IDENTITY[0], IDENTITY[1]), (model_prefix, model_label), *FILTERS]
     splits = [("val", val), ("test", test)] + ([(OOD, ood)] if ood is not None else [])
     measures = ("pck", BROKEN, FIXED)
+    intro = [ROWS_SENTENCE.format(model=model_label),
+             PCK_SENTENCE.format(normaliser=NORMALISER_WORDS.get(normaliser, normaliser), size=size),
+             *([context] if context else [])]
+    verdicts = [f"Verdict, {verdict(metrics, per_keypoint, split, model_prefix, model_label)}" for split, metrics in splits]
     values: list[list[Cell]] = []
     for _, metrics in splits:
         # The identity function is the reference: it has no broken / fixed keys, so its cells stay empty.
@@ -219,15 +275,17 @@ def run_tables(val: dict, test: dict, per_keypoint: dict, model: str, feed_targe
                                                          f"each breaks and fixes against the identity function")
     results = Table(name=name, title=title, columns=[f"{m if m != 'pck' else 'PCK'}@{t:g}" for t in THRESHOLDS for m in measures],
                     rows=[label for _ in splits for label in [*(label for _, label in rows), THR_ROW]], values=values,
-                    notes=notes + [HARM_NOTE, f"{THR_ROW}: heatmap cells, in the PCK columns."], digits={THR_ROW: 2},
-                    sections=[(SPLIT_LABELS[split], len(rows) + 1) for split, _ in splits])
+                    notes=notes + verdicts + [HARM_NOTE, f"{THR_ROW}: heatmap cells (not %), in the PCK columns."],
+                    digits={THR_ROW: 2}, sections=[(SPLIT_LABELS[split], len(rows) + 1) for split, _ in splits], intro=intro)
     parts: list[list[Cell]] = [[_number(per_keypoint.get(metric_key(f"{split}_{prefix}_pck", PART_THRESHOLD, part)))
                                 for split, _ in splits for prefix, _ in rows] for part, _ in kp.PARTS]
     name, title, notes = _label("per_keypoint", feed_targets,
                                 f"PCK@{PART_THRESHOLD:g} (%) per body part on {', '.join(SPLIT_LABELS[x].lower() for x, _ in splits)}")
     per_part = Table(name=name, title=title, columns=[label for _ in splits for _, label in rows],
                      rows=[part for part, _ in kp.PARTS], values=parts,
-                     groups=[(SPLIT_LABELS[split].lower(), len(rows)) for split, _ in splits], notes=notes)
+                     groups=[(SPLIT_LABELS[split].lower(), len(rows)) for split, _ in splits], notes=notes,
+                     intro=intro[:1] + [f"Each cell: PCK@{PART_THRESHOLD:g} of that body part's keypoints (left and right "
+                                        "together), in %.", *intro[2:]])
     return [results, per_part]
 
 

@@ -65,14 +65,15 @@ def pretraining_windows(sequences: list[np.ndarray], window: int, step: int, siz
     )
 
 
-def finetuning_windows(store: FrameStore, split_csv: str | Path, window: int, c: float, sigma: float,
+def finetuning_windows(store: FrameStore, split: str | Path | np.ndarray, window: int, c: float, sigma: float,
                        input_kind: str, device: torch.device, feed_targets: bool = False) -> WindowSet:
-    """A WindowSet over the estimator's preprocessed heatmaps for the windows listed in a split file.
+    """A WindowSet over the estimator's preprocessed heatmaps for the windows listed in a split file
+    (or given as its (video, start, step) rows).
 
     Only the frames the windows use go to the device. `feed_targets` replaces the inputs by the
     ground-truth heatmaps: the thesis' evaluation defect (SPEC 1.8), for comparison only.
     """
-    rows = read_split_rows(split_csv, store.names)
+    rows = split if isinstance(split, np.ndarray) else read_split_rows(split, store.names)
     frames = window_frame_indices(rows, store.offsets, window)
     used, local = np.unique(frames, return_inverse=True)
 
