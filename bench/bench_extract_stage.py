@@ -40,7 +40,7 @@ def main() -> None:
         for seed in range(args.videos):
             frames, _ = generate_video(seed, args.frames)
             videos.append(Path(tmp) / f"clip_{seed}.mp4")
-            write_mp4(videos[-1], frames, fps=30)
+            write_mp4(videos[-1], frames, fps=30, codec="mp4v")  # as the pipeline's own videos
         total = args.videos * args.frames
         for workers in (1, 2):
             runs = []

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-predict-") as tmp:
         tmp = Path(tmp)
         video = tmp / "clip.mp4"
-        write_mp4(video, iter_video(args.seed, args.frames, args.width, args.height), fps=30)
+        write_mp4(video, iter_video(args.seed, args.frames, args.width, args.height), fps=30, codec="mp4v")
         model = Path(args.model) if args.model else tmp / "conv3d.pt"
         if not args.model:
             torch.manual_seed(0)

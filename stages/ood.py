@@ -56,7 +56,7 @@ def render_one(job: tuple[str, int, str, OodParams, Path]) -> str:
     name, seed, motion, p, out = job
     frames, keypoints = generate_video(seed, p.frames, width=p.width, height=p.height, fps=p.fps,
                                        domain=HELD_OUT, motion=motion)
-    write_mp4(out / "videos" / f"{name}.mp4", frames, fps=p.fps)
+    write_mp4(out / "videos" / f"{name}.mp4", frames, fps=p.fps, codec="mp4v")
     save_npz(out / "keypoints" / f"{name}.npz", keypoints=keypoints)
     return name
 
@@ -90,7 +90,7 @@ def main() -> None:
         stats = extract_videos(
             estimator_videos(source), out / "extracted", workers=params.extract.workers,
             threads=params.extract.threads, estimator="blazepose", heatmap_size=params.heatmaps.size,
-            model_dir=WEIGHTS, box_margin=params.estimator.box_margin, fetch=False,
+            model_dir=WEIGHTS, box_margin=params.estimator.box_margin, fetch=False, label="ood extract",
         )
         times["extract"] = time.perf_counter() - start
         start = time.perf_counter()

@@ -25,7 +25,7 @@ def render_one(job: tuple[int, int, SynthesizeParams, Path]) -> str:
     index, seed, p, out = job
     frames, keypoints = generate_video(seed, p.frames, width=p.width, height=p.height, fps=p.fps)
     name = f"clip_{index:03d}"
-    write_mp4(out / "videos" / f"{name}.mp4", frames, fps=p.fps)
+    write_mp4(out / "videos" / f"{name}.mp4", frames, fps=p.fps, codec="mp4v")
     save_npz(out / "keypoints" / f"{name}.npz", keypoints=keypoints)
     return name
 
@@ -49,4 +49,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage(main)
+    run_stage(main, __doc__)

@@ -11,7 +11,9 @@ and interruptions" lists the rules.
 from __future__ import annotations
 
 import json
+import logging
 import runpy
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +26,9 @@ import yaml
 from climbpose.keypoints import K, NAMES
 from climbpose.train import loop
 from climbpose.train.session import new_model, save_model
-from climbpose.video import write_mp4
+from climbpose.video import read_frames, write_mp4
 from tests.helpers.climbalong_fixture import write_climbalong_dataset
-from tests.helpers.damaged import truncated_mp4
+from tests.helpers.damaged import index_only_mp4, truncated_mp4
 from tests.helpers.formats import write_project_json
 from tests.test_sources import tree_digest
 
@@ -51,6 +53,7 @@ def run(stage: str, project: Path, overrides: dict, monkeypatch, capsys) -> tupl
     project.mkdir(parents=True, exist_ok=True)
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     monkeypatch.chdir(project)
+    monkeypatch.setattr(sys, "argv", [f"stages/{stage}.py"])  # as DVC runs it: no arguments
     capsys.readouterr()
     try:
         runpy.run_path(str(REPO / "stages" / f"{stage}.py"), run_name="__main__")
@@ -174,15 +177,22 @@ def _zero_length(tmp):
                       (str(tmp / "lab" / "videos" / "zz_bad.mp4"), "empty file (0 bytes)"))
 
 
+def noise_mp4(path: Path, frames: int = 20) -> Path:
+    """An OpenCV mp4 of incompressible frames: its frame data fills the file, so a cut shows."""
+    noise = [np.random.default_rng(i).integers(0, 256, (H, W, 3), dtype=np.uint8) for i in range(frames)]
+    write_mp4(path, noise, fps=10, codec="mp4v")  # the index-last layout the helpers rearrange
+    return path
+
+
 @case
 def _truncated(tmp):
+    # Cut as the frame data begins: the file opens and lists 20 frames, none decodes. (A copy cut
+    # later decodes to the frames it holds, with a warning: see the test below.)
     def damage(lab, replay):
-        noise = [np.random.default_rng(i).integers(0, 256, (H, W, 3), dtype=np.uint8) for i in range(20)]
-        write_mp4(tmp / "whole.mp4", noise, fps=10)
-        truncated_mp4(tmp / "whole.mp4", lab / "videos" / "zz_bad.mp4", keep=0.5)
+        index_only_mp4(noise_mp4(tmp / "whole.mp4"), lab / "videos" / "zz_bad.mp4")
         np.savez(replay / "zz_bad.npz", **estimates(20))
-    return video_case(tmp, damage, (str(tmp / "lab" / "videos" / "zz_bad.mp4"), "truncated or damaged",
-                                    "lists 20 frames but only"))
+    return video_case(tmp, damage, (str(tmp / "lab" / "videos" / "zz_bad.mp4"), "no frame could be decoded: "
+                                    "truncated or damaged (the container lists 20 frames)"))
 
 
 @case
@@ -440,6 +450,23 @@ def test_nan_coordinates_are_missing_keypoints_and_all_zero_maps_are_counted(tmp
     metrics = json.loads((project / "metrics" / "preprocess.json").read_text())
     assert metrics["input_maps_all_zero"] == 2 * K
     assert "50 estimator heatmaps of frames with a person are all zero" in out
+
+
+def test_a_truncated_video_gives_the_frames_it_holds_with_one_warning(tmp_path, monkeypatch, capsys, caplog):
+    overrides, lab, replay = videos_source(tmp_path)
+    bad = lab / "videos" / "zz_bad.mp4"
+    truncated_mp4(noise_mp4(tmp_path / "whole.mp4"), bad, keep=0.5)  # a fast-start copy cut in half
+    held = sum(1 for _ in read_frames(bad))
+    assert 0 < held < 20
+    np.savez(replay / "zz_bad.npz", **estimates(held))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="climbpose.video"):
+        code, _, err = run("extract", tmp_path / "project", overrides, monkeypatch, capsys)
+    assert code == 0, err
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        f"{bad}: the container lists 20 frames, {held} decoded ({20 - held} dropped or empty)"]
+    with np.load(tmp_path / "project" / "data" / "extracted" / "zz_bad.npz") as z:
+        assert len(z["heatmaps"]) == held
 
 
 def test_a_failed_rerun_keeps_the_old_complete_output(tmp_path, monkeypatch, capsys):

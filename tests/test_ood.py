@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import json
 import runpy
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -221,6 +222,7 @@ def test_stage_writes_the_training_formats(tmp_path, monkeypatch):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "estimator").symlink_to(weights)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["stages/ood.py"])  # as DVC runs it: no arguments
     runpy.run_path(str(REPO / "stages" / "ood.py"), run_name="__main__")
     out = tmp_path / "data" / "ood"
     assert sorted(p.name for p in out.iterdir()) == ["extracted", "keypoints", "preprocessed", "videos"]

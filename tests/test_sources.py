@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import runpy
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def run_stage(name: str, project: Path, monkeypatch, overrides: dict) -> None:
     project.mkdir(exist_ok=True)
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     monkeypatch.chdir(project)
+    monkeypatch.setattr(sys, "argv", [f"stages/{name}.py"])  # as DVC runs it: no arguments
     runpy.run_path(str(REPO / "stages" / f"{name}.py"), run_name="__main__")
 
 

@@ -3,7 +3,8 @@
 A phone or a web upload writes mp4 files "fast-start": the index (moov box) before the frame data
 (mdat), so a copy cut short still opens and decodes its first frames. OpenCV writes the index
 last, and such a file cut short does not open at all. `truncated_mp4` turns an OpenCV mp4 into
-the fast-start layout and cuts it, to get the first kind.
+the fast-start layout and cuts it, to get the first kind; `index_only_mp4` cuts it just past the
+index, so that it opens and lists every frame but holds none whole.
 """
 
 from __future__ import annotations
@@ -51,3 +52,11 @@ def truncated_mp4(source: str | Path, out: str | Path, keep: float = 0.5) -> Non
     """Write `out`: the fast-start form of the mp4 `source`, cut after `keep` of its bytes."""
     data = faststart(Path(source).read_bytes())
     Path(out).write_bytes(data[:int(len(data) * keep)])
+
+
+def index_only_mp4(source: str | Path, out: str | Path, frame_bytes: int = 0) -> None:
+    """Write `out`: the fast-start form of the mp4 `source`, cut `frame_bytes` into its frame data
+    (a download that stopped as the frames began)."""
+    data = faststart(Path(source).read_bytes())
+    top = {kind: at for kind, at, _ in _boxes(data, 0, len(data))}
+    Path(out).write_bytes(data[:top[b"mdat"] + 8 + frame_bytes])

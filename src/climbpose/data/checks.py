@@ -39,7 +39,11 @@ _KIND_NAMES = {FLOAT: "floating point", NUMBER: "a number type", FLAG: "bool (or
 FAR_OUTSIDE = 0.5
 
 # A video may decode to a few frames fewer than its container lists (edit lists, counts estimated
-# from the duration); more than this many missing frames is a truncated or damaged file.
+# from the duration) without comment; more missing frames (dropped, zero-byte chunks, a cut-short
+# copy) get a warning, and the frames that exist are used. Only a video without a single decodable
+# frame is refused: no share of the listed count tells a broken copy from a whole file, because
+# AVI stores a variable frame rate as empty chunks at a fine time base (one at 1 ms lists 433
+# frames for 5 pictures over 0.4 s).
 DECODE_SLACK_FRAMES, DECODE_SLACK_FRACTION = 2, 0.01
 
 
@@ -249,11 +253,16 @@ def check_video_frame(where: object, index: int, frame: np.ndarray | None, first
     return frame.shape
 
 
-def check_decoded(where: object, decoded: int, listed: int) -> None:
-    """A video decodes to at least one frame and to (about) as many as its container lists."""
+def check_decoded(where: object, decoded: int, listed: int) -> str | None:
+    """A video decodes to at least one frame; `listed` is the frame count its container stores
+    (0: it stores none, nothing to compare).
+
+    Returns the one-line warning to give when more frames than the slack are missing, else None.
+    """
     if decoded == 0:
-        raise VideoError(f"{where}: no frame could be decoded (damaged file, or a codec or pixel format "
-                         "OpenCV's FFmpeg cannot read)")
+        lists = f"truncated or damaged (the container lists {listed} frames), " if listed > 0 else "a damaged file, "
+        raise VideoError(f"{where}: no frame could be decoded: {lists}or a codec or pixel format OpenCV's FFmpeg "
+                         "cannot read")
     if listed > 0 and decoded < listed - DECODE_SLACK_FRAMES - DECODE_SLACK_FRACTION * listed:
-        raise VideoError(f"{where}: truncated or damaged: the container lists {listed} frames but only "
-                         f"{decoded} could be decoded")
+        return f"{where}: the container lists {listed} frames, {decoded} decoded ({listed - decoded} dropped or empty)"
+    return None

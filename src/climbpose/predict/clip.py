@@ -13,7 +13,7 @@ windowed refiner, and both keypoint sets mapped back to image pixels (a `Predict
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -45,6 +45,9 @@ class Prediction:
     refined_xy: np.ndarray  # (T, K, 2) image pixels
     meta: dict[str, Any]
     timing: dict[str, float]
+    # Seconds of each frame from the video's timestamps: the source's list (FrameSource.times),
+    # complete once the frames have been read (for a replayed clip, only by the overlay).
+    times: list[float] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.detected)
@@ -193,7 +196,7 @@ def predict_clip(
                     + ("the sub-cell peak" if getattr(model, "readout", "argmax") == "subcells" else "argmax")),
     }
     return Prediction(source.name, source.fps, det, boxes, np.stack(scores), raw_cells, refined_cells, raw_xy,
-                      refined_xy, meta, timing)
+                      refined_xy, meta, timing, source.times)
 
 
 def _per_frame(cells: dict[int, np.ndarray], n: int) -> np.ndarray:

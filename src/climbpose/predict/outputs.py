@@ -18,7 +18,7 @@ from climbpose.keypoints import NAMES
 from climbpose.predict.clip import Prediction
 from climbpose.predict.errors import PredictError
 from climbpose.predict.sources import FrameSource
-from climbpose.report.overlay import compare_on_frame
+from climbpose.report.overlay import Skeleton, compare_on_frame
 from climbpose.video import write_mp4
 
 CSV_COLUMNS = ("frame", "keypoint", "x", "y", "score", "source", "detected")
@@ -66,7 +66,10 @@ def frame_json(pred: Prediction, t: int) -> dict[str, Any]:
     """Frame t of the JSON file: {frame, time_s, detected, bbox, raw: {name: {x, y, score}}, refined: ...}."""
     entry: dict[str, Any] = {
         "frame": t,
-        "time_s": round(t / pred.fps, 4) if pred.fps > 0 else None,
+        # The video's own timestamp; frame / fps only for frames never decoded (a replayed clip
+        # without its overlay).
+        "time_s": (round(pred.times[t], 4) if t < len(pred.times) else
+                   round(t / pred.fps, 4) if pred.fps > 0 else None),
         "detected": bool(pred.detected[t]),
         "bbox": [round(float(v), 2) for v in pred.bboxes[t]] if pred.detected[t] else None,
     }
@@ -84,6 +87,9 @@ def json_header(pred: Prediction) -> dict[str, Any]:
         "frames_total": len(pred),
         "frames_detected": int(pred.detected.sum()),
         "fps": pred.fps,
+        "frame_times": "time_s: seconds from the start by the video's own timestamps (a variable frame rate "
+                       "and the gaps of dropped frames kept; fps is the rate its container reports); "
+                       "frame / fps for a folder of images, with --fps, or where frames were not decoded",
         "keypoints": list(NAMES),
         "coordinates": "image pixels, origin at the top-left corner, x right, y down; cell column j "
                        "of a frame's S x S grid is x = x1 + j (x2 - x1) / S (rows likewise); null where "
@@ -109,9 +115,10 @@ def write_prediction_json(path: str | os.PathLike, pred: Prediction) -> None:
 
 def render_overlay(source: FrameSource, pred: Prediction, path: str | os.PathLike,
                    progress: bool = True) -> float:
-    """Draw both skeletons (raw red, refined blue), the box and a legend on every frame; return seconds."""
-    raw_label = "estimator (raw)"
-    refined_label = f"{pred.meta['model']} (refined)"
+    """Draw both skeletons (refined thick blue, raw thin red on top), the box and a legend on every
+    frame; return seconds."""
+    raw_label = "estimator (raw, thin)"
+    refined_label = f"{pred.meta['model']} (refined, thick)"
 
     def frames() -> Iterator[np.ndarray]:
         for t, image in enumerate(tqdm(source, total=len(pred), desc="overlay", unit="frame",
@@ -119,13 +126,14 @@ def render_overlay(source: FrameSource, pred: Prediction, path: str | os.PathLik
             if t >= len(pred):
                 raise PredictError(f"{source.path}: more frames than the {len(pred)} estimated ones")
             ok = bool(pred.detected[t])
-            skeletons = [(raw_label, pred.raw_xy[t], None, RAW_COLOUR),
-                         (refined_label, pred.refined_xy[t], None, REFINED_COLOUR)]
+            # Refined thick underneath, raw thin on top: both stay visible where they agree.
+            skeletons = [Skeleton(refined_label, pred.refined_xy[t], REFINED_COLOUR, thickness=4),
+                         Skeleton(raw_label, pred.raw_xy[t], RAW_COLOUR, thickness=1)]
             caption = f"frame {t}" + ("" if ok else ": no person")
             yield compare_on_frame(image, skeletons, pred.bboxes[t] if ok else None, caption)
 
     start = time.perf_counter()
-    written = write_mp4(path, frames(), pred.fps)
+    written = write_mp4(path, frames(), pred.fps, codec="h264", times=source.times)  # browsers play H.264
     if written != len(pred):
         raise PredictError(f"{source.path}: {written} frames read for the overlay, {len(pred)} estimated")
     return time.perf_counter() - start

@@ -22,7 +22,9 @@ from climbpose.data.sources.annotations import FrameLabels, keypoint_array, read
 from climbpose.video import IMAGE_SUFFIXES, frame_files
 
 VIDEOS, ANNOTATIONS = "videos", "annotations"
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+# The containers cameras, phones and screen recorders write; any of them OpenCV's FFmpeg can open.
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mts", ".m2ts", ".ts", ".3gp", ".mpg", ".mpeg",
+                  ".wmv", ".flv", ".ogv")
 
 
 def list_videos(directory: str | Path) -> dict[str, Path]:
