@@ -13,10 +13,11 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml src/climbpose/report/plot_page.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m climbpose.report.plot_page
 	touch $@
 
 repro: setup

@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from climbpose.data.sources.pretraining import pretraining_data  # noqa: E402
 from climbpose.data.windows import window_span  # noqa: E402
-from climbpose.evaluate import metric_key  # noqa: E402
+from climbpose.core.contract import metric_key  # noqa: E402
 from climbpose.evaluate.cost import device_name  # noqa: E402
 from climbpose.train.batches import NoiseSpec  # noqa: E402
 from climbpose.train.checkpoint import CheckpointDir  # noqa: E402

@@ -13,8 +13,8 @@ everything is computed:
 
 from __future__ import annotations
 
-from climbpose.config import load_params
-from climbpose.errors import run_stage
+from climbpose.core.config import load_params
+from climbpose.core.errors import run_stage
 from climbpose.evaluate.run import evaluate_run, write_evaluation
 
 

@@ -3,6 +3,10 @@
 Which videos: those of `data.source` (`climbpose.data.sources.finetuning`). ClimbAlong data comes
 with its estimator's heatmaps, so for it nothing runs: `data/extracted` stays empty and the
 metrics describe the delivered boxes.
+
+Reads params.yaml (data.source, data.dir, estimator, extract, heatmaps.size), the videos of
+data.dir and models/estimator. Writes data/extracted/<video>.npz (heatmaps, boxes, scores per
+frame) and reports/data/extract.json (videos, frames, share of frames with a person).
 """
 
 from __future__ import annotations
@@ -10,13 +14,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from climbpose.config import load_params
+from climbpose.core.config import load_params
 from climbpose.data.sources.climbalong import box_ok
 from climbpose.data.sources.finetuning import delivered_boxes, estimator_videos
-from climbpose.errors import run_stage
+from climbpose.core.errors import run_stage
 from climbpose.estimator.extract import extract_videos
-from climbpose.io import atomic_dir, write_json
-from climbpose.resume import PartsDir, fingerprint
+from climbpose.core.io import atomic_dir, write_json
+from climbpose.core.imports import closure
+from climbpose.core.resume import PartsDir, fingerprint
 
 OUT = Path("data/extracted")
 WEIGHTS = Path("models/estimator")
@@ -37,7 +42,7 @@ def finished_videos(params) -> PartsDir:
     e = params.estimator
     model_files = Path(e.precomputed_dir) if e.name == "precomputed" else WEIGHTS
     config = {"estimator": vars(e), "extract": vars(params.extract), "heatmap_size": params.heatmaps.size}
-    return PartsDir(PARTS, fingerprint(config, [p for p in model_files.rglob("*") if p.is_file()]))
+    return PartsDir(PARTS, fingerprint(config, [p for p in model_files.rglob("*") if p.is_file()], closure(__file__)))
 
 
 def main() -> None:
@@ -66,7 +71,7 @@ def main() -> None:
     frames = sum(f for f, _ in per_video)
     detected = sum(f * fraction for f, fraction in per_video)
     # Speed is logged, not stored: metrics must be identical for identical inputs.
-    write_json("metrics/extract.json", {
+    write_json("reports/data/extract.json", {
         "videos": len(per_video),
         "frames": frames,
         "detected_fraction": round(detected / max(frames, 1), 4),
@@ -75,4 +80,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage(main)
+    run_stage(main, __doc__)

@@ -1,8 +1,12 @@
-"""Stage fetch_estimator: the frozen BlazePose weights, taken from the mediapipe wheel and hash-checked."""
+"""Stage fetch_estimator: the frozen BlazePose weights, taken from the mediapipe wheel and hash-checked.
 
-from climbpose.config import load_params
+Reads params.yaml (estimator.mediapipe_version); downloads the mediapipe wheel with pip (the
+package registry). Writes models/estimator/*.tflite.
+"""
+
+from climbpose.core.config import load_params
 from climbpose.estimator.weights import ensure_weights
-from climbpose.errors import run_stage
+from climbpose.core.errors import run_stage
 
 WEIGHTS_DIR = "models/estimator"
 

@@ -1,12 +1,18 @@
-"""Stage finetune: the pretrained model of the same (model, experiment, s) learns the estimator's errors."""
+"""Stage finetune: the pretrained model of the same (model, experiment, s) learns the estimator's errors.
+
+Reads params.yaml (seed, finetune, heatmaps, train), models/pretrained.pt, data/preprocessed and
+data/split. Writes models/finetuned.pt (weights and how they were made), dvclive/finetune (the
+per-epoch curves) and checkpoints/finetune (resumable; removed when training completes).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from climbpose.config import load_params
+from climbpose.core.config import load_params
+from climbpose.core.contract import FINETUNE_SELECT_THRESHOLD
 from climbpose.data.dataset import load_frame_store
-from climbpose.errors import run_stage
+from climbpose.core.errors import run_stage
 from climbpose.train.data import finetuning_windows
 from climbpose.train.session import TrainingRun, load_model
 
@@ -24,7 +30,7 @@ def main() -> None:
                   for name in ("train", "val"))
     print(f"finetune {params.model}: {len(train)} training, {len(val)} validation windows on {run.device}")
     # Selection by validation PCK@0.05, and the pretrained weights scored as epoch 0 (SPEC 1.5).
-    recipe = run.recipe(params.finetune, select_threshold=0.05, validate_first=True)
+    recipe = run.recipe(params.finetune, select_threshold=FINETUNE_SELECT_THRESHOLD, validate_first=True)
     config = {"seed": params.seed, "finetune": vars(params.finetune), "heatmaps": vars(h)}
     data_files = [PRETRAINED, *sorted(SPLIT.glob("*.csv")), *sorted(Path("data/preprocessed").glob("*.npz"))]
     run.train("finetune", model, train, val, recipe, config, data_files, out="models/finetuned.pt")

@@ -11,9 +11,11 @@ uses SeedSequence([seed, i]), so the two never share a seed below a million trai
 Odd-numbered videos show a person moving on the floor (`..._ground`), even ones a climb
 (`..._climb`): the name says which, for per-motion results.
 
-Outputs (data/ood appears whole or not at all): videos/*.mp4 and keypoints/*.npz (as
+Writes (data/ood appears whole or not at all): videos/*.mp4 and keypoints/*.npz (as
 data/synthetic), extracted/*.npz (as data/extracted, BlazePose with the extract stage's
-settings), preprocessed/*.npz (as data/preprocessed); metrics/ood_data.json.
+settings), preprocessed/*.npz (as data/preprocessed); reports/data/ood.json.
+
+Reads params.yaml (seed, ood, extract, estimator, heatmaps) and models/estimator.
 """
 
 from __future__ import annotations
@@ -27,12 +29,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from climbpose.config import OodParams, load_params
+from climbpose.core.config import OodParams, load_params
 from climbpose.data.preprocess import preprocess_video
 from climbpose.data.sources.finetuning import Skipped, estimator_videos, finetuning_videos
-from climbpose.errors import run_stage
+from climbpose.core.errors import run_stage
 from climbpose.estimator.extract import extract_videos
-from climbpose.io import atomic_dir, save_npz, write_json
+from climbpose.core.io import atomic_dir, save_npz, write_json
 from climbpose.synth import generate_video
 from climbpose.synth.domain import HELD_OUT
 from climbpose.video import write_mp4
@@ -113,7 +115,7 @@ def main() -> None:
         print(f"ood: no person found in {', '.join(without_person)}; left out of data/ood/preprocessed")
     print("ood: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
     # Times are printed, not stored: metrics must be identical for identical inputs.
-    write_json("metrics/ood_data.json", {
+    write_json("reports/data/ood.json", {
         "videos": len(jobs),
         "videos_not_climbing": sum(motion != "climb" for _, _, motion in jobs),
         "frames": frames,
@@ -124,4 +126,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage(main)
+    run_stage(main, __doc__)

@@ -2,6 +2,9 @@
 
 The videos, their estimator output and their annotations come from `data.source`
 (`climbpose.data.sources.finetuning`); videos a source cannot use are listed and skipped.
+
+Reads params.yaml (data, heatmaps), data/extracted and the ground truth of data.dir. Writes
+data/preprocessed/<video>.npz and reports/data/preprocess.json (frames, usable frames, keypoints).
 """
 
 from __future__ import annotations
@@ -11,13 +14,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from climbpose.config import load_params
+from climbpose.core.config import load_params
 from climbpose.data.checks import check_has_person
 from climbpose.data.preprocess import preprocess_video
 from climbpose.data.sources import SourceError
 from climbpose.data.sources.finetuning import Skipped, finetuning_videos
-from climbpose.errors import run_stage
-from climbpose.io import atomic_dir, save_npz, write_json
+from climbpose.core.errors import run_stage
+from climbpose.core.io import atomic_dir, save_npz, write_json
 
 EXTRACTED = Path("data/extracted")
 OUT = Path("data/preprocessed")
@@ -72,8 +75,8 @@ def main() -> None:
         print(f"preprocess: {len(skipped)} videos skipped: {', '.join(s.name for s in skipped)}")
     if totals["input_maps_all_zero"]:
         print(f"preprocess: {totals['input_maps_all_zero']} estimator heatmaps of frames with a person are all zero "
-              "(kept; counted as input_maps_all_zero in metrics/preprocess.json)")
-    write_json("metrics/preprocess.json", metrics)
+              "(kept; counted as input_maps_all_zero in reports/data/preprocess.json)")
+    write_json("reports/data/preprocess.json", metrics)
 
 
 if __name__ == "__main__":

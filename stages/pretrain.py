@@ -2,6 +2,10 @@
 
 The sequences come from `pretrain.sources`: the synthetic motion generator, Penn Action and
 BRACE, in any combination (`climbpose.data.sources.pretraining`).
+
+Reads params.yaml (model, experiment, s, seed, pretrain, heatmaps, split.window, train) and the
+folders of the chosen sources. Writes models/pretrained.pt, dvclive/pretrain (per-epoch curves)
+and checkpoints/pretrain (resumable; removed when training completes).
 """
 
 from __future__ import annotations
@@ -9,10 +13,11 @@ from __future__ import annotations
 import dataclasses
 import numpy as np
 
-from climbpose.config import load_params
+from climbpose.core.config import load_params
+from climbpose.core.contract import PRETRAIN_SELECT_THRESHOLD
 from climbpose.data.sources.pretraining import pretraining_data
 from climbpose.data.windows import window_span
-from climbpose.errors import run_stage
+from climbpose.core.errors import run_stage
 from climbpose.train.batches import NoiseSpec
 from climbpose.train.data import pretraining_windows
 from climbpose.train.session import TrainingRun, new_model
@@ -37,7 +42,7 @@ def main() -> None:
     print("pretraining sequences: " + ", ".join(f"{k} {v}" for k, v in data.counts.items()))
 
     # Selection by validation PCK@0.2 (SPEC 1.5).
-    recipe = run.recipe(p, select_threshold=0.2)
+    recipe = run.recipe(p, select_threshold=PRETRAIN_SELECT_THRESHOLD)
     if params.model in p.skip_models:
         # Validated once and saved as initialised: finetuning starts from there (README "Choosing a run").
         print(f"pretrain: {params.model} is in pretrain.skip_models: no pretraining epochs")

@@ -1,14 +1,18 @@
-"""Stage split: windows of k frames and the seeded train/validation/test split (SPEC 1.6)."""
+"""Stage split: windows of k frames and the seeded train/validation/test split (SPEC 1.6).
+
+Reads params.yaml (seed, experiment, split) and data/preprocessed. Writes data/split/{train,val,
+test}.csv (video, start, step per window) and reports/data/split.json (windows and frames per set).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from climbpose.config import load_params
+from climbpose.core.config import load_params
 from climbpose.data.dataset import SPLIT_SETS, format_split_rows, load_frame_store
 from climbpose.data.split import SplitError, split_windows
-from climbpose.io import atomic_dir, write_json, write_text
-from climbpose.errors import run_stage
+from climbpose.core.io import atomic_dir, write_json, write_text
+from climbpose.core.errors import run_stage
 
 OUT = Path("data/split")
 PREPROCESSED = Path("data/preprocessed")
@@ -30,7 +34,7 @@ def main() -> None:
     with atomic_dir(OUT) as folder:  # all three files or none
         for name in SPLIT_SETS:
             write_text(folder / f"{name}.csv", format_split_rows(store.names, result.rows[name]))
-    write_json("metrics/split.json", result.summary)
+    write_json("reports/data/split.json", result.summary)
     print(result.summary)
 
 

@@ -2,6 +2,9 @@
 
 With another `data.source` nothing is rendered: the output folders are left empty (DVC needs
 them to exist) and the stage takes no time.
+
+Reads params.yaml (seed, synthesize, data.source). Writes data/synthetic/videos/*.mp4 and
+data/synthetic/keypoints/*.npz (the exact 25 keypoints per frame).
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from climbpose.config import SynthesizeParams, load_params
-from climbpose.errors import run_stage
-from climbpose.io import atomic_dir, save_npz
+from climbpose.core.config import SynthesizeParams, load_params
+from climbpose.core.errors import run_stage
+from climbpose.core.io import atomic_dir, save_npz
 from climbpose.synth import generate_video
 from climbpose.video import write_mp4
 

@@ -23,7 +23,7 @@ import pytest
 import torch
 import yaml
 
-from climbpose.keypoints import K, NAMES
+from climbpose.core.keypoints import K, NAMES
 from climbpose.train import loop
 from climbpose.train.session import new_model, save_model
 from climbpose.video import read_frames, write_mp4

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from climbpose.config import ParamsError, load_params, params_from_dict
+from climbpose.core.config import ParamsError, load_params, params_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -18,7 +18,7 @@ def test_committed_params_load_and_match_defaults_where_documented():
     params = load_params(REPO / "params.yaml")
     assert params.heatmaps.size == 56 and params.heatmaps.c == 255.0
     assert (params.split.train, params.split.val, params.split.test) == (0.6, 0.2, 0.2)
-    assert params.evaluate.thresholds == (0.05, 0.1, 0.2)
+    assert params.evaluate.normaliser == "torso"
     assert params.frame_step == 1
 
 

@@ -12,14 +12,15 @@ import numpy as np
 import pytest
 
 from climbpose.data.checks import DataError
-from climbpose.estimator import (ESTIMATORS, BlazePose, Estimator, FrameEstimate, Precomputed,
-                                 make_estimator)
+from climbpose.estimator.base import ESTIMATORS, Estimator, FrameEstimate, make_estimator
+from climbpose.estimator.blazepose import BlazePose
+from climbpose.estimator.precomputed import Precomputed
 from climbpose.estimator import regions as rg
 from climbpose.estimator import weights as wt
 from climbpose.estimator.extract import extract_video, extract_videos
 from climbpose.heatmaps import argmax_cells, cells_to_image
-from climbpose.keypoints import INDEX, K
-from climbpose.resume import PartsDir
+from climbpose.core.keypoints import INDEX, K
+from climbpose.core.resume import PartsDir
 from climbpose.video import write_mp4
 
 REPO = Path(__file__).resolve().parents[1]

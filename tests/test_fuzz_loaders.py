@@ -25,9 +25,9 @@ from climbpose.data.estimates import read_estimates
 from climbpose.data.sources import climbalong
 from climbpose.data.sources.annotations import keypoint_array, read_annotation_file
 from climbpose.data.sources.finetuning import read_keypoint_file
-from climbpose.errors import InputError
+from climbpose.core.errors import InputError
 from climbpose.estimator.precomputed import Precomputed
-from climbpose.keypoints import K, NAMES
+from climbpose.core.keypoints import K, NAMES
 
 S = 4  # heatmap size: small keeps each case to a millisecond or two
 

@@ -11,8 +11,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from climbpose import keypoints as kp
-from climbpose.evaluate import pck, pck_counts
+from climbpose.core import keypoints as kp
+from climbpose.evaluate.pck import pck, pck_counts
 from climbpose.evaluate.filters import FilterModel, FilterSpec
 from climbpose.evaluate.harm import HarmCounts, harm_counts
 from climbpose.evaluate.pck import pair_scores

@@ -74,7 +74,7 @@ def history(root: Path) -> dict[str, list[tuple[str, str]]]:
 
 
 def leftovers(root: Path) -> list[Path]:
-    """Hidden temporaries of atomic writes (climbpose.io) anywhere in the outputs."""
+    """Hidden temporaries of atomic writes (climbpose.core.io) anywhere in the outputs."""
     return [p for folder in ("data", "models", "checkpoints", "metrics") for p in (root / folder).rglob(".*")
             if ".partial-" in p.name or p.suffix in (".npz", ".pt", ".json", ".mp4")]
 

@@ -1,87 +1,143 @@
-"""The offline `dvc plots show` page: its JavaScript, run in V8, draws DVC's line-plot specs."""
+"""The offline `dvc plots show` page: vl-convert's Vega bundle inlined where DVC's plots can call it, no network."""
 
+from __future__ import annotations
+
+import json
 import re
-from pathlib import Path
+import subprocess
+import xml.etree.ElementTree as ET
 
 import pytest
-from py_mini_racer import MiniRacer
+import vl_convert
+from configobj import ConfigObj
+from dvc_render.vega import VegaRenderer
 
-REPO = Path(__file__).resolve().parents[1]
-TEMPLATE = REPO / ".dvc" / "offline_plots.html"
+from climbpose.report import plot_page
+from tests.dvc_repo import REPO, make_tiny_repo
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+# Anything a browser would fetch: src/href to a URL, a module import from one, CSS imports and url().
+EXTERNAL = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//"""
+                      r"""|\bimport\s*\(?\s*["'](?:https?:)?//|\bfrom\s*["'](?:https?:)?//"""
+                      r"""|@import\b|\burl\(\s*["']?\s*(?:https?:)?//""", re.I)
 
 
-def page_script(page: str) -> str:
-    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+@pytest.fixture(scope="session")
+def page() -> str:
+    return plot_page.build_page()  # about 1.5 s: vl-convert bundles the libraries (once per process)
+
+
+@pytest.fixture(scope="session")
+def library_bundle() -> str:
+    """What vl-convert itself produces for the page's exports, asked directly, not through plot_page."""
+    return vl_convert.javascript_bundle(plot_page.EXPORTS, vl_version=plot_page.VEGA_LITE)
+
+
+def plot_specs(page: str) -> dict[str, dict]:
+    """The Vega-Lite spec in each plot div DVC wrote into a page, by div id."""
+    found = re.findall(r"""<div id\s*=\s*"([\w-]+)">\s*<script type\s*=\s*"text/javascript">\s*"""
+                       r"""var spec = (.*?);\s*vegaEmbed\('#\1', spec\);\s*</script>""", page, re.S)
+    return {name: json.loads(spec) for name, spec in found}
+
+
+def drawn(spec: dict) -> tuple[list[str], dict[str, int], str]:
+    """Draw a spec with the page's Vega-Lite (to SVG, in vl-convert's own engine).
+
+    Returns the x axis' visible tick labels, the vertex count of the line of each revision, and
+    the x axis' accessible description ("X-axis titled 'epoch' for a linear scale ...").
+    """
+    root = ET.fromstring(vl_convert.vegalite_to_svg(spec, vl_version=plot_page.VEGA_LITE))
+    groups = [(g, set(g.get("class", "").split())) for g in root.iter(f"{SVG}g")]
+    x_axis = next(g for g, classes in groups if "role-axis" in classes and g.get("aria-label", "").startswith("X-axis"))
+    labels = [text.text for g in x_axis.iter(f"{SVG}g") if "role-axis-label" in g.get("class", "")
+              for text in g.iter(f"{SVG}text") if text.text]
+    lines = {}
+    for g, classes in groups:
+        if {"mark-line", "role-mark"} <= classes:
+            for path in g.iter(f"{SVG}path"):
+                rev = re.search(r"rev: ([^;]+)", path.get("aria-label")).group(1)
+                lines[rev] = len(re.findall(r"[ML]", path.get("d")))
+    return labels, lines, x_axis.get("aria-label")
+
+
+def test_the_page_loads_nothing_from_the_network(page):
+    assert EXTERNAL.search(VegaRenderer.SCRIPTS)  # the pattern does catch DVC's own CDN tags
+    assert EXTERNAL.search(page) is None
+    assert not re.search(r"<script[^>]*\bsrc\b", page, re.I) and "<link" not in page.lower()
+
+
+def test_dvc_fills_exactly_one_plots_placeholder_and_no_scripts_placeholder(page):
+    assert page.count(plot_page.PLOT_DIVS) == 1
+    assert "{scripts}" not in page  # DVC would put its CDN <script src> tags there
+    # The bundle's own strings hold "</head>" and "<body>" (vega-embed's source view), so look around it.
+    outside = re.sub(r"<script>.*?</script>", "<script></script>", page, flags=re.S)
+    assert outside.count("{refresh_tag}") == 1 and outside.index("{refresh_tag}") < outside.index("</head>")
+    assert outside.index("</head>") < outside.index("<body>") < outside.index(plot_page.PLOT_DIVS) < outside.index("</body>")
+
+
+def test_vega_embed_is_vl_converts_and_defined_before_the_plots_call_it(page, library_bundle):
+    code = library_bundle
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
     assert len(scripts) == 1
-    return scripts[0]
+    attributes, script = scripts[0]
+    assert attributes.strip() == ""  # a classic script: no type="module", defer or async to run it late
+    assert code in script and len(code) > 500_000
+    assert page.index("</script>") < page.index(plot_page.PLOT_DIVS)
+    # The global is vega-embed's own embed function, beside the Vega and Vega-Lite it was built with.
+    (name,) = re.findall(r"window\.vegaEmbed\s*=\s*([\w$]+)", code)
+    assert code.index(f"function {name}(") < code.index('"vega-embed-style"') < code.index("window.vegaEmbed")
+    assert f'"{vl_convert.get_vega_version()}"' in code
+    assert re.search(r'"%s\.\d+"' % re.escape(plot_page.VEGA_LITE), code)
 
 
-@pytest.fixture(scope="module")
-def js() -> MiniRacer:
-    context = MiniRacer()
-    context.eval(page_script(TEMPLATE.read_text()))
-    return context
+@pytest.mark.parametrize("bad", ["x = '</SCRIPT>';", "<!-- y", "s = '{plot_divs}';", "s = '{scripts}';"])
+def test_a_bundle_that_cannot_be_inlined_is_refused(bad):
+    assert plot_page.inlinable("var a = '<b>{x}</b>';") == "var a = '<b>{x}</b>';"
+    with pytest.raises(ValueError):
+        plot_page.inlinable(f"var a = 1; {bad}")
 
 
-def dvc_like_spec(rows: list[dict], width: int = 100, height: int = 100) -> dict:
-    """The shape of DVC's linear template: x on top, y inside nested layers, colour by revision."""
-    return {
-        "data": {"values": rows},
-        "title": {"text": "dvclive/finetune/plots/metrics/val_loss.tsv"},
-        "width": width, "height": height,
-        "encoding": {"x": {"field": "step"},
-                     "color": {"field": "rev", "scale": {"domain": ["a", "b"], "range": ["#111111", "#222222"]}}},
-        "layer": [{"layer": [{"mark": "line"}], "encoding": {"y": {"field": "val_loss"}}},
-                  {"encoding": {"x": {"aggregate": "max", "field": "ignored"}, "y": {"field": "ignored"}}}],
-    }
+def test_dvc_uses_the_page_that_make_setup_writes(tmp_path, page):
+    config = ConfigObj(str(REPO / ".dvc" / "config"))
+    assert config["plots"]["html_template"] == plot_page.FILENAME  # relative to .dvc/
+    assert plot_page.default_output(REPO / "src" / "climbpose") == REPO / ".dvc" / plot_page.FILENAME
+    stamp_recipe = re.search(r"^\$\(STAMP\):.*?\n((?:\t.*\n)+)", (REPO / "Makefile").read_text(), re.M).group(1)
+    assert "$(BIN)/python -m climbpose.report.plot_page\n" in stamp_recipe
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "-q", f".dvc/{plot_page.FILENAME}"], cwd=REPO)
+    assert ignored.returncode == 0  # generated, so never committed
+    assert plot_page.main([str(tmp_path / "page.html")]) == 0
+    assert (tmp_path / "page.html").read_text(encoding="utf-8") == page
 
 
-def row(rev: str, step: int, value: float) -> dict:
-    return {"rev": rev, "step": str(step), "val_loss": str(value)}
+def test_the_page_on_disk_is_the_one_this_code_builds(page):
+    path = REPO / ".dvc" / plot_page.FILENAME
+    if not path.exists():
+        pytest.skip("not generated in this checkout: make setup")
+    assert path.read_text(encoding="utf-8") == page, "stale: run python -m climbpose.report.plot_page"
 
 
-def test_the_template_is_what_dvc_uses_and_loads_nothing_from_the_network():
-    config = (REPO / ".dvc" / "config").read_text()
-    assert "html_template = offline_plots.html" in config  # relative to .dvc/
-    page = TEMPLATE.read_text()
-    assert "{plot_divs}" in page and "{scripts}" not in page
-    assert "<script src" not in page and "https://" not in page
+def test_dvc_plots_show_renders_the_training_curves_with_the_bundle_and_whole_epochs(tmp_path, page, library_bundle):
+    repo = make_tiny_repo(tmp_path)
+    (repo.root / ".dvc" / plot_page.FILENAME).write_text(page, encoding="utf-8")  # as make setup would
+    metrics = repo.root / "dvclive" / "finetune" / "plots" / "metrics"
+    metrics.mkdir(parents=True)
+    (metrics / "val_loss.tsv").write_text("step\tval_loss\n0\t0.9731\n1\t0.8532\n2\t0.8016\n")
+    (metrics / "train_loss.tsv").write_text("step\ttrain_loss\n1\t0.9412\n2\t0.8877\n")
+    repo.dvc("plots", "show", "-o", str(tmp_path / "plots"))
+    shown = (tmp_path / "plots" / "index.html").read_text(encoding="utf-8")
 
-
-def test_series_are_grouped_by_revision_sorted_by_step_and_coloured_by_dvcs_scale(js):
-    spec = dvc_like_spec([row("a", 2, 3.0), row("b", 0, 3.0), row("a", 0, 1.0), row("a", 1, 2.0), row("b", 2, 1.0)])
-    series = js.call("ClimbPosePlot.series", spec)
-    assert [(s["name"], s["colour"]) for s in series] == [("a", "#111111"), ("b", "#222222")]
-    assert series[0]["points"] == [[0, 1], [1, 2], [2, 3]]
-    assert series[1]["points"] == [[0, 3], [2, 1]]
-
-
-def test_lines_are_drawn_at_known_coordinates(js):
-    # A 100x100 plot area with its top-left corner at (60, 28): x 0..2 and y 1..3 span it exactly.
-    spec = dvc_like_spec([row("a", 0, 1.0), row("a", 1, 2.0), row("a", 2, 3.0), row("b", 0, 3.0), row("b", 2, 1.0)])
-    svg = js.call("ClimbPosePlot.svg", spec)
-    lines = re.findall(r'<polyline class="series" data-name="(\w+)" points="([^"]+)"', svg)
-    assert lines == [("a", "60.00,128.00 110.00,78.00 160.00,28.00"), ("b", "60.00,28.00 160.00,128.00")]
-    assert "val_loss" in svg and "dvclive/finetune/plots/metrics/val_loss.tsv" in svg
-
-
-def test_blank_values_are_skipped_and_an_empty_plot_says_so(js):
-    spec = dvc_like_spec([row("a", 0, 1.0), {"rev": "a", "step": "1", "val_loss": ""}, row("a", 2, 5.0)])
-    assert js.call("ClimbPosePlot.series", spec)[0]["points"] == [[0, 1], [2, 5]]
-    assert "no data" in js.call("ClimbPosePlot.svg", dvc_like_spec([]))
-
-
-def test_text_from_the_data_is_escaped(js):
-    spec = dvc_like_spec([row("<b>&", 0, 1.0)])
-    svg = js.call("ClimbPosePlot.svg", spec)
-    assert "<b>" not in svg and "&lt;b&gt;&amp;" in svg
-
-
-@pytest.mark.parametrize("lo, hi, expected", [
-    (0, 1, [0, 0.2, 0.4, 0.6, 0.8, 1]),
-    (0.683, 0.79, [0.7, 0.72, 0.74, 0.76, 0.78]),
-    (0, 7, [0, 2, 4, 6]),
-    (-3, 12, [0, 5, 10]),
-])
-def test_ticks_are_round_values_inside_the_range(js, lo, hi, expected):
-    assert js.call("ClimbPosePlot.ticks", lo, hi, 5) == pytest.approx(expected)
+    assert library_bundle in shown and EXTERNAL.search(shown) is None
+    specs = {name: spec for name, spec in plot_specs(shown).items() if spec}  # no pretraining log here: {}
+    assert set(specs) == {"dvclive_finetune_plots_metrics_val_loss_tsv", "dvclive_finetune_plots_metrics_train_loss_tsv"}
+    val = specs["dvclive_finetune_plots_metrics_val_loss_tsv"]
+    assert [(row["step"], row["val_loss"], row["rev"]) for row in val["data"]["values"]] == [
+        ("0", "0.9731", "workspace"), ("1", "0.8532", "workspace"), ("2", "0.8016", "workspace")]
+    assert val["encoding"]["x"]["title"] == "epoch"
+    assert val["encoding"]["x"]["axis"]["tickMinStep"] == 1 and val["encoding"]["x"]["axis"]["format"] == "d"
+    # Two epochs is where Vega's own tick choice (tickMinStep alone) falls back to half-epoch ticks.
+    labels, lines, x_axis = drawn(val)
+    assert labels == ["0", "1", "2"]
+    assert lines == {"workspace": 3}
+    assert "X-axis titled 'epoch'" in x_axis
+    assert drawn(specs["dvclive_finetune_plots_metrics_train_loss_tsv"])[:2] == (["1", "2"], {"workspace": 2})

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import yaml
 
-from climbpose.config import ParamsError, params_from_dict
+from climbpose.core.config import ParamsError, params_from_dict
 from climbpose.data.preprocess import preprocess_video
 from climbpose.estimator import weights as wt
-from climbpose.keypoints import K
+from climbpose.core.keypoints import K
 from climbpose.synth import generate_video, sample_keypoint_sequence, simulate
 from climbpose.synth.body import J, sample_shape
 from climbpose.synth.domain import HELD_OUT, TRAINING, draw, outside

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from climbpose.keypoints import K
+from climbpose.core.keypoints import K
 from climbpose.report.overlay import BOX_COLOUR, Skeleton, compare_on_frame, draw_box, off_frame_sides
 
 RAW, REFINED = (235, 40, 40), (60, 140, 255)

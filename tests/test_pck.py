@@ -7,8 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from climbpose import keypoints as kp
-from climbpose.evaluate import DEFAULT_THRESHOLDS, metric_key, part_slug, pck, pck_counts, threshold_key
+from climbpose.core import keypoints as kp
+from climbpose.core.contract import THRESHOLDS as DEFAULT_THRESHOLDS
+from climbpose.core.contract import metric_key, part_slug, threshold_key
+from climbpose.evaluate.pck import pck, pck_counts
 
 LS, RS, LH, RH = kp.LEFT_SHOULDER, kp.RIGHT_SHOULDER, kp.LEFT_HIP, kp.RIGHT_HIP
 WRIST_L, WRIST_R = kp.INDEX["left_wrist"], kp.INDEX["right_wrist"]

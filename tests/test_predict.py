@@ -16,11 +16,11 @@ import torch
 from torch import nn
 
 from climbpose.__main__ import main
-from climbpose.estimator import BlazePose
+from climbpose.estimator.blazepose import BlazePose
 from climbpose.estimator import weights as wt
-from climbpose.evaluate import pck
+from climbpose.evaluate.pck import pck
 from climbpose.heatmaps import argmax_cells, cells_to_image, normalise, render_gaussians, to_box_cells
-from climbpose.keypoints import K, NAMES
+from climbpose.core.keypoints import K, NAMES
 from climbpose.models import build_model, read_keypoints
 from climbpose.predict import CSV_COLUMNS, WindowRefiner
 from climbpose.synth import generate_video
@@ -492,3 +492,61 @@ def test_cuda_without_a_gpu_is_a_clear_error(clip, model_file, workdir, capsys):
     code, _, err = run(["predict", str(clip[0]), "--out", str(workdir / "c"), "--model", str(model_file),
                         "--device", "cuda"], capsys)
     one_line_error(code, err, "--device cuda")
+
+
+def described(step: int, experiment: int) -> dict:
+    """What the training stages record in a model file (train.session.describe_run)."""
+    return {"keypoints": K, "step": step, "c": 255.0, "sigma": 1.0, "experiment": experiment, "s": 1, "seed": 0,
+            "stage": "finetune", "params_hash": "0123456789ab", "code_version": "0.1.0+test"}
+
+
+def test_the_model_file_sets_step_and_c_and_a_conflicting_option_is_refused(workdir, capsys):
+    t_total = 14
+    cells = torch.tensor((20, 30)).expand(t_total, K, 2).clone()
+    npz = workdir / "stepped.npz"
+    np.savez(npz, heatmaps=(render_gaussians(cells, 1.5, 56) / 255).numpy().astype(np.float16),
+             bboxes=np.tile(np.float32([100, 50, 212, 162]), (t_total, 1)), detected=np.ones(t_total, bool))
+    video = workdir / "stepped.mp4"
+    write_mp4(video, [np.zeros((64, 64, 3), np.uint8)] * t_total, fps=25)
+    experiment3 = workdir / "experiment3.pt"
+    save_model(experiment3, "conv3d", 56, 5, averaging_conv3d().state_dict(), [], described(step=2, experiment=3))
+    base = ["predict", str(video), "--estimator", "precomputed", "--precomputed", str(npz), "--no-video", "--quiet"]
+
+    code, out, err = run([*base, "--out", str(workdir / "e3"), "--model", str(experiment3)], capsys)
+    assert code == 0, err
+    data = json.loads((workdir / "e3" / "stepped.keypoints.json").read_text())
+    assert data["step"] == 2 and "experiment 3" in data["model_file"] and "every 2 frame(s)" in data["model_file"]
+    assert err == ""  # nothing to say: the file says everything
+
+    code, _, err = run([*base, "--out", str(workdir / "e3b"), "--model", str(experiment3), "--step", "1"], capsys)
+    one_line_error(code, err, "--step 1", "trained with step 2")
+    assert not (workdir / "e3b").exists()
+    code, _, err = run([*base, "--out", str(workdir / "e3c"), "--model", str(experiment3), "--c", "100"], capsys)
+    one_line_error(code, err, "--c 100", "trained with c 255")
+    code, _, err = run([*base, "--out", str(workdir / "e3d"), "--model", str(experiment3), "--step", "2"], capsys)
+    assert code == 0, err  # agreeing with the file is fine
+
+    # A file from before model files described themselves still runs, at step 1, and says so.
+    old = workdir / "old_style.pt"
+    save_model(old, "conv3d", 56, 5, averaging_conv3d().state_dict(), [])
+    code, _, err = run([*base, "--out", str(workdir / "old"), "--model", str(old)], capsys)
+    assert code == 0 and "does not record its frame step" in err and "using step 1" in err
+    assert json.loads((workdir / "old" / "stepped.keypoints.json").read_text())["step"] == 1
+
+
+def test_training_records_how_the_model_was_made(tmp_path):
+    from climbpose.core.config import load_params
+    from climbpose.train.session import describe_run, load_model, model_label
+
+    params = load_params(REPO / "params.yaml")
+    description = describe_run(params, "finetune", [REPO / "src" / "climbpose" / "core" / "contract.py"])
+    assert description["step"] == params.frame_step and description["c"] == params.heatmaps.c
+    assert description["experiment"] == params.experiment and len(description["params_hash"]) == 12
+    path = tmp_path / "m.pt"
+    save_model(path, params.model, 56, 5, build_model(params.model).state_dict(), [{"epoch": 0}], description)
+    _, payload = load_model(path, torch.device("cpu"))
+    assert {k: payload[k] for k in description} == description
+    assert model_label(payload).startswith(f"{params.model}, experiment {params.experiment}, s={params.s}")
+    done = subprocess.run([sys.executable, "-m", "climbpose", "report", "--model", str(path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith(f"{path}: {params.model}, experiment")

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from climbpose.estimator import weights as wt
 from climbpose.estimator.extract import _OverallBar, extract_videos
-from climbpose.keypoints import K
+from climbpose.core.keypoints import K
 from climbpose.video import write_mp4
 
 LENGTHS = {"a": 5, "b": 7, "c": 4}  # frames per video; 16 in all

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from climbpose import keypoints as kp
-from climbpose.evaluate import metric_key
+from climbpose.core import keypoints as kp
+from climbpose.core.contract import metric_key
 from climbpose.report.experiments import Run, load_history, runs_from_exp_show
 from climbpose.report.figures import finetuning_figure
 from climbpose.report.tables import MODELS, per_keypoint_table, pck_table, row_prefix, run_tables, select_runs

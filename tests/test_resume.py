@@ -1,8 +1,9 @@
 """Finished parts of interrupted work: reused only for the same fingerprint and the same input."""
 
 import os
+from pathlib import Path
 
-from climbpose.resume import PartsDir, fingerprint
+from climbpose.core.resume import PartsDir, fingerprint
 
 
 def test_a_part_counts_as_finished_only_with_its_note_and_an_unchanged_source(tmp_path):
@@ -28,11 +29,29 @@ def test_opening_the_parts_of_one_fingerprint_drops_those_of_any_other(tmp_path)
     assert not (tmp_path / "parts").exists()
 
 
-def test_fingerprint_changes_with_the_config_and_with_the_files(tmp_path):
+def test_fingerprint_changes_with_the_config_the_files_and_the_code(tmp_path):
     weights = tmp_path / "model.tflite"
     weights.write_bytes(b"one")
-    base = fingerprint({"size": 56}, [weights])
-    assert base == fingerprint({"size": 56}, [weights])
-    assert base != fingerprint({"size": 64}, [weights])
+    code = tmp_path / "step.py"
+    code.write_text("x = 1\n")
+    base = fingerprint({"size": 56}, [weights], [code])
+    assert base == fingerprint({"size": 56}, [weights], [code])
+    assert base != fingerprint({"size": 64}, [weights], [code])
+    code.write_text("x = 2\n")
+    assert base != fingerprint({"size": 56}, [weights], [code])
+    code.write_text("x = 1\n")
     weights.write_bytes(b"two")
-    assert base != fingerprint({"size": 56}, [weights])
+    assert base != fingerprint({"size": 56}, [weights], [code])
+
+
+def test_training_fingerprints_hash_what_training_runs_not_the_whole_package():
+    from climbpose.core.imports import closure
+
+    repo = Path(__file__).resolve().parents[1]
+    package = repo / "src" / "climbpose"
+    pretrain = closure(repo / "stages" / "pretrain.py")
+    # A fix to PCK (it selects the kept epoch) changes the pretraining fingerprint ...
+    assert package / "evaluate" / "pck.py" in pretrain and package / "train" / "loop.py" in pretrain
+    # ... a table layout or the predict command does not.
+    assert package / "report" / "tables.py" not in pretrain
+    assert not any(package / "predict" in path.parents for path in pretrain)

@@ -15,14 +15,14 @@ import pytest
 import torch
 import yaml
 
-from climbpose.config import ParamsError, params_from_dict
+from climbpose.core.config import ParamsError, params_from_dict
 from climbpose.data.preprocess import preprocess_video
 from climbpose.data.sources import SourceError, brace, climbalong, penn_action
 from climbpose.data.sources.annotations import keypoint_array, read_annotation_file
 from climbpose.data.sources.finetuning import frame_image
 from climbpose.data.sources.layout import COCO17, split_at_gaps, to_project_layout
 from climbpose.data.sources.pretraining import pretraining_data, synthetic_sequences
-from climbpose.keypoints import INDEX, K, NAMES
+from climbpose.core.keypoints import INDEX, K, NAMES
 from climbpose.train.batches import NoiseSpec
 from climbpose.train.data import pretraining_windows
 from climbpose.video import probe, read_frames, write_mp4

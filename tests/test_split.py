@@ -7,7 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from climbpose.data import SETS, disjoint_windows, split_windows, valid_windows, window_frames, window_span
+from climbpose.data.split import SETS, split_windows
+from climbpose.data.windows import disjoint_windows, valid_windows, window_frames, window_span
 
 # ---------------------------------------------------------------- windows
 

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from climbpose.keypoints import INDEX, K
+from climbpose.core.keypoints import INDEX, K
 from climbpose.synth import generate_video, iter_video, sample_keypoint_sequence, simulate
 from climbpose.synth.body import J
 from climbpose.synth.visibility import keypoint_visibility

@@ -173,7 +173,7 @@ def test_zero_epochs_keep_the_initial_weights_and_validate_once(tmp_path):
 
 
 def test_only_pretraining_may_have_zero_epochs():
-    from climbpose.config import ParamsError, _check_budget
+    from climbpose.core.config import ParamsError, _check_budget
 
     _check_budget("pretrain", 0, 0, 16, 1e-3)
     with pytest.raises(ParamsError, match="finetune.max_epochs must be >= 1"):

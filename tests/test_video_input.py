@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from climbpose.data.checks import VideoError, check_decoded
-from climbpose.keypoints import K
+from climbpose.core.keypoints import K
 from climbpose.predict.clip import Prediction
 from climbpose.predict.errors import PredictError
 from climbpose.predict.outputs import frame_json, json_header, render_overlay

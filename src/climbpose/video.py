@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 from climbpose.data.checks import VideoError, check_decoded, check_video_frame
-from climbpose.io import atomic_path
+from climbpose.core.io import atomic_path
 
 __all__ = ["CODECS", "DEFAULT_FPS", "IMAGE_SUFFIXES", "VideoError", "frame_files", "probe", "read_frames",
            "read_timed_frames", "write_mp4"]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from climbpose.io import save_npz
-from climbpose.keypoints import K
+from climbpose.core.io import save_npz
+from climbpose.core.keypoints import K
 from climbpose.synth import sample_keypoint_sequence
 
 

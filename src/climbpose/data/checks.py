@@ -23,8 +23,8 @@ from typing import Sequence
 
 import numpy as np
 
-from climbpose.errors import InputError
-from climbpose.keypoints import NAMES
+from climbpose.core.errors import InputError
+from climbpose.core.keypoints import NAMES
 
 # Kinds of dtype (numpy's dtype.kind letters) an array may have.
 FLOAT = "f"

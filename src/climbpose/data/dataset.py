@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from climbpose.data.checks import FLAG, FLOAT, INTEGER, NUMBER, DataError, check_array, check_finite, narrow_floats, read_npz
-from climbpose.io import data_files
-from climbpose.keypoints import K
+from climbpose.core.io import data_files
+from climbpose.core.keypoints import K
 
 SPLIT_SETS = ("train", "val", "test")
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from climbpose.data.checks import (FLAG, FLOAT, NUMBER, DataError, check_array, check_boxes, check_finite,
                                    check_heatmaps, narrow_floats, nonempty_boxes, read_npz)
-from climbpose.keypoints import K
+from climbpose.core.keypoints import K
 
 
 def read_estimates(path: str | os.PathLike, heatmap_size: int | None = None) -> dict[str, np.ndarray | None]:

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from climbpose.data.windows import disjoint_windows, valid_windows, window_frames, window_span
-from climbpose.errors import InputError
+from climbpose.core.errors import InputError
 
 __all__ = ["SETS", "Split", "split_windows"]
 

@@ -2,14 +2,7 @@
 
 `make_estimator("blazepose", num_threads=2)` or `make_estimator("precomputed", directory=...)`;
 see `base` for the interface and how to add an estimator.
+
+Import the submodules themselves (`base`, `blazepose`, `precomputed`, `weights`, `extract`): this
+file imports nothing, so fetching the weights does not load (or depend on) the estimators.
 """
-
-from climbpose.estimator.base import ESTIMATORS, Estimator, FrameEstimate, make_estimator, register
-from climbpose.estimator.blazepose import BlazePose
-from climbpose.estimator.precomputed import Precomputed
-from climbpose.estimator.weights import ensure_weights
-
-__all__ = [
-    "ESTIMATORS", "BlazePose", "Estimator", "FrameEstimate", "Precomputed",
-    "ensure_weights", "make_estimator", "register",
-]

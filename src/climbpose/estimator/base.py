@@ -26,7 +26,7 @@ from typing import Any, Callable, TypeVar
 
 import numpy as np
 
-from climbpose.keypoints import K
+from climbpose.core.keypoints import K
 
 
 @dataclass
@@ -104,6 +104,8 @@ def register(name: str) -> Callable[[E], E]:
 
 def make_estimator(name: str, **kwargs: Any) -> Estimator:
     """Build a registered estimator by name; an unknown name raises ValueError listing the valid ones."""
+    from climbpose.estimator import blazepose, precomputed  # noqa: F401  the built-in ones register on import
+
     try:
         cls = ESTIMATORS[name]
     except KeyError:

@@ -27,7 +27,7 @@ import numpy as np
 from climbpose.estimator import regions as rg
 from climbpose.estimator.base import Estimator, FrameEstimate, register
 from climbpose.estimator.weights import MODEL_FILES, ensure_weights
-from climbpose.keypoints import BLAZEPOSE_CHANNELS
+from climbpose.core.keypoints import BLAZEPOSE_CHANNELS
 
 DEFAULT_MODEL_DIR = Path("models/estimator")
 _CHANNELS = np.asarray(BLAZEPOSE_CHANNELS)

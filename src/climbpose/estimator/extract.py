@@ -24,9 +24,9 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from climbpose.estimator.base import Estimator, make_estimator
-from climbpose.io import save_npz
-from climbpose.keypoints import K
-from climbpose.resume import PartsDir
+from climbpose.core.io import save_npz
+from climbpose.core.keypoints import K
+from climbpose.core.resume import PartsDir
 from climbpose.video import probe, read_frames
 
 log = logging.getLogger(__name__)

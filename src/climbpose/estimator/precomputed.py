@@ -27,7 +27,7 @@ from climbpose.data.checks import DataError, check_frame_count
 from climbpose.data.estimates import read_estimates
 from climbpose.estimator.base import Estimator, FrameEstimate, register
 from climbpose.heatmaps import argmax_cells, cells_to_image
-from climbpose.keypoints import K
+from climbpose.core.keypoints import K
 
 
 @register("precomputed")

@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable, Sequence
 
-from climbpose.io import atomic_path
+from climbpose.core.io import atomic_path
 
 DEFAULT_MEDIAPIPE_VERSION = "0.10.21"
 

@@ -1,23 +1,7 @@
-"""Evaluation of pose estimates against ground truth (SPEC 1.7): PCK and its metric keys."""
+"""Evaluation of pose estimates against ground truth (SPEC 1.7): PCK (`pck`), what a row breaks and
+fixes against the identity function (`harm`), scoring windows of a split (`rows`), the classical
+filter baselines (`filters`), the held-out domain (`ood`), inference cost (`cost`) and one run's
+whole evaluation (`run`). Thresholds and metric keys are the contract's (`climbpose.core.contract`).
 
-from climbpose.evaluate.pck import (
-    DEFAULT_THRESHOLDS,
-    PCKCounts,
-    PCKResult,
-    metric_key,
-    part_slug,
-    pck,
-    pck_counts,
-    threshold_key,
-)
-
-__all__ = [
-    "DEFAULT_THRESHOLDS",
-    "PCKCounts",
-    "PCKResult",
-    "metric_key",
-    "part_slug",
-    "pck",
-    "pck_counts",
-    "threshold_key",
-]
+Import the submodules themselves: this file imports nothing, so using PCK does not load the rest.
+"""

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from climbpose.evaluate.pck import PairScores, metric_key
+from climbpose.core.contract import metric_key
+from climbpose.evaluate.pck import PairScores
 
 __all__ = ["BROKEN", "FIXED", "HarmCounts", "harm_counts"]
 

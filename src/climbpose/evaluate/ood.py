@@ -15,7 +15,7 @@ import numpy as np
 from climbpose.data.checks import DataError
 from climbpose.data.dataset import FrameStore, load_frame_store
 from climbpose.data.windows import disjoint_windows
-from climbpose.io import data_files
+from climbpose.core.io import data_files
 
 __all__ = ["OOD_DIR", "load_ood_store", "ood_rows"]
 

@@ -19,22 +19,11 @@ from typing import Literal, Sequence, Union
 
 import numpy as np
 
-from climbpose import keypoints as kp
+from climbpose.core import keypoints as kp
+from climbpose.core.contract import THRESHOLDS, metric_key
 
-__all__ = [
-    "DEFAULT_THRESHOLDS",
-    "PCKCounts",
-    "PCKResult",
-    "PairScores",
-    "metric_key",
-    "part_slug",
-    "pck",
-    "pck_counts",
-    "pair_scores",
-    "threshold_key",
-]
+__all__ = ["PCKCounts", "PCKResult", "PairScores", "pck", "pck_counts", "pair_scores"]
 
-DEFAULT_THRESHOLDS: tuple[float, ...] = (0.05, 0.1, 0.2)
 Normaliser = Literal["torso", "bbox"]
 BoxSize = Union[int, tuple[int, int]]
 
@@ -42,31 +31,6 @@ BoxSize = Union[int, tuple[int, int]]
 # numbers; this relative slack keeps "distance == threshold x torso" on the correct side, as the
 # inclusive rule intends, without changing any decision that is not a rounding tie.
 _TIE_SLACK = 1e-9
-
-
-def threshold_key(threshold: float) -> str:
-    """Key fragment of a threshold: its percentage as three digits (0.05 -> '005', 0.1 -> '010',
-    0.2 -> '020', 1.0 -> '100'); a fractional percentage uses 'p' for the point (0.025 -> '002p5'),
-    because DVC splits metric keys at dots (SPEC 3)."""
-    percent = round(float(threshold) * 100, 6)
-    if percent <= 0:
-        raise ValueError(f"threshold must be positive, got {threshold}")
-    whole = math.floor(percent)
-    if percent == whole:
-        return f"{whole:03d}"
-    return f"{whole:03d}p{f'{percent - whole:.6f}'[2:].rstrip('0')}"
-
-
-def part_slug(name: str) -> str:
-    """Key fragment of a per-part row name: 'Index finger' -> 'index_finger'."""
-    return "_".join(name.lower().split())
-
-
-def metric_key(prefix: str, threshold: float, part: str | None = None) -> str:
-    """A flat metric key: metric_key('pck', 0.2) -> 'pck_020'; with part 'Shoulder' ->
-    'pck_020_shoulder'; metric_key('thr', 0.05) -> 'thr_005'."""
-    key = f"{prefix}_{threshold_key(threshold)}"
-    return key if part is None else f"{key}_{part_slug(part)}"
 
 
 @dataclass(frozen=True)
@@ -175,7 +139,7 @@ def pair_scores(
     pred: np.ndarray,
     gt: np.ndarray,
     gt_present: np.ndarray,
-    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    thresholds: Sequence[float] = THRESHOLDS,
     normaliser: Normaliser = "torso",
     box_size: BoxSize | None = None,
 ) -> PairScores:
@@ -223,7 +187,7 @@ def pck_counts(
     pred: np.ndarray,
     gt: np.ndarray,
     gt_present: np.ndarray,
-    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    thresholds: Sequence[float] = THRESHOLDS,
     normaliser: Normaliser = "torso",
     box_size: BoxSize | None = None,
 ) -> PCKCounts:
@@ -235,7 +199,7 @@ def pck(
     pred: np.ndarray,
     gt: np.ndarray,
     gt_present: np.ndarray,
-    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    thresholds: Sequence[float] = THRESHOLDS,
     normaliser: Normaliser = "torso",
     box_size: BoxSize | None = None,
 ) -> PCKResult:

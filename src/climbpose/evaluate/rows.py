@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from climbpose.evaluate.harm import HarmCounts, harm_counts
-from climbpose.evaluate.pck import DEFAULT_THRESHOLDS, BoxSize, Normaliser, PCKResult, metric_key, pair_scores
+from climbpose.core.contract import THRESHOLDS, metric_key
+from climbpose.evaluate.pck import BoxSize, Normaliser, PCKResult, pair_scores
 from climbpose.train.batches import WindowSet
 from climbpose.models import read_keypoints
 
@@ -58,7 +59,7 @@ def window_cells(model: nn.Module, windows: WindowSet, batch_size: int, seed: in
     return WindowCells(np.concatenate(pred), np.concatenate(gt), np.concatenate(present).astype(bool))
 
 
-def score_rows(cells: Mapping[str, WindowCells], reference: str, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+def score_rows(cells: Mapping[str, WindowCells], reference: str, thresholds: Sequence[float] = THRESHOLDS,
                normaliser: Normaliser = "torso", box_size: BoxSize | None = None) -> dict[str, RowScores]:
     """Each row's PCK, and for every row but `reference` the pairs it breaks and fixes against it.
 
@@ -96,7 +97,7 @@ def row_metrics(scores: Mapping[str, RowScores], full: Sequence[str], part_thres
 
 
 def score_split(rows: Mapping[str, tuple[nn.Module, WindowSet]], reference: str, batch_size: int, seed: int, size: int,
-                thresholds: Sequence[float] = DEFAULT_THRESHOLDS, normaliser: Normaliser = "torso",
+                thresholds: Sequence[float] = THRESHOLDS, normaliser: Normaliser = "torso",
                 full: Sequence[str] = (), part_threshold: float = 0.2) -> tuple[dict, dict]:
     """One split's metrics and per-part PCK (`row_metrics`) for predictors given as row -> (model,
     its windows), every window set listing the same windows in the same order."""

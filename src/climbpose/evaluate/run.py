@@ -24,19 +24,19 @@ from climbpose.data.dataset import format_split_rows, load_frame_store
 from climbpose.evaluate.cost import device_name, inference_cost
 from climbpose.evaluate.filters import FilterModel, choose, filter_grid
 from climbpose.evaluate.ood import load_ood_store, ood_rows
-from climbpose.evaluate.pck import metric_key, pck
+from climbpose.core.contract import EVAL_SPLITS, PART_THRESHOLD, THRESHOLDS, headline_keys, metric_key
+from climbpose.evaluate.pck import pck
 from climbpose.evaluate.rows import score_split, window_cells
-from climbpose.io import atomic_dir, write_json, write_text
+from climbpose.core.io import atomic_dir, write_json, write_text
 from climbpose.models import Identity, build_model
 from climbpose.report.example_frame import example_frame, write_png
 from climbpose.report.table import Table
-from climbpose.report.tables import FEED_TARGETS, PART_THRESHOLD, THESIS_MS_PER_WINDOW, THRESHOLDS, row_prefix, run_tables
+from climbpose.report.tables import FEED_TARGETS, THESIS_MS_PER_WINDOW, row_prefix, run_tables
 from climbpose.train.data import finetuning_windows
 from climbpose.train.session import load_model, resolve_device
 
 STORE_KEYS = ("inputs", "targets", "target_cells", "present")
 BATCH = 64
-SPLITS = ("val", "test", "ood")
 
 
 @dataclass
@@ -142,11 +142,8 @@ def evaluation_context(params, names: tuple[str, ...], ood_names: tuple[str, ...
 
 
 def headline(scores: dict[str, float], model_prefix: str = "model") -> dict[str, float]:
-    """The few numbers `dvc metrics show` prints per split: PCK of the model and of the identity
-    function at each threshold, and the keypoints the model breaks at the loosest threshold."""
-    keys = [metric_key(f"{row}_pck", t) for row in (model_prefix, "identity") for t in THRESHOLDS]
-    keys.append(metric_key(f"{model_prefix}_broken", THRESHOLDS[-1]))
-    return {key: scores[key] for key in keys if key in scores}
+    """The few numbers `dvc metrics show` prints per split (`contract.headline_keys`)."""
+    return {key: scores[key] for key in headline_keys(model_prefix) if key in scores}
 
 
 def write_evaluation(result: Evaluation, params, metrics_dir: str | Path = "metrics",
@@ -164,5 +161,5 @@ def write_evaluation(result: Evaluation, params, metrics_dir: str | Path = "metr
         for table in result.tables:
             table.write(folder, formats=("md", "csv"))
     write_png(Path(reports) / "example_frame.png", result.example_frame)
-    for split in SPLITS:
+    for split in EVAL_SPLITS:
         write_json(Path(metrics_dir) / f"{split}.json", headline(result.scores[split], model_prefix))

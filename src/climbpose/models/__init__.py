@@ -37,8 +37,7 @@ from climbpose.models.depthwise import DepthwiseConv3D
 from climbpose.models.smoothnet import SmoothNet
 from climbpose.models.identity import Identity
 
-THESIS_MODELS: tuple[str, ...] = ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat")
-MODEL_NAMES: tuple[str, ...] = (*THESIS_MODELS, "conv3d_depthwise", "smoothnet", "identity")
+from climbpose.core.contract import MODEL_NAMES, THESIS_MODELS  # the names params.yaml may hold
 INPUT_KINDS: tuple[str, ...] = ("heatmaps", "coordinates", "subcells")
 
 __all__ = ["INPUT_KINDS", "MODEL_NAMES", "THESIS_MODELS", "DepthwiseConv3D", "SmoothNet", "model_inputs", "read_keypoints", "reads_coordinates", "build_model", "device_options", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]

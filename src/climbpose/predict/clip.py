@@ -21,9 +21,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from climbpose.estimator import Estimator, Precomputed
+from climbpose.estimator.base import Estimator
+from climbpose.estimator.precomputed import Precomputed
 from climbpose.heatmaps import MASS, argmax_cells, cells_to_image, normalise
-from climbpose.keypoints import K
+from climbpose.core.keypoints import K
 from climbpose.models import model_inputs as read_model_inputs
 from climbpose.predict.errors import PredictError
 from climbpose.predict.sources import FrameSource

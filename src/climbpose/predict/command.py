@@ -9,12 +9,13 @@ from pathlib import Path
 
 import torch
 
-from climbpose.errors import InputError
-from climbpose.heatmaps import MASS
+from climbpose.core.errors import InputError
 from climbpose.predict.clip import Prediction, predict_clip
 from climbpose.predict.errors import PredictError
-from climbpose.predict.loading import (DEVICES, ESTIMATOR_NAMES, choose_device, default_estimator_dir, default_model,
-                                       load_trained_model, open_estimator)
+from climbpose.core.contract import DEVICES, ESTIMATORS
+from climbpose.train.session import model_label
+from climbpose.predict.loading import (choose_device, default_estimator_dir, default_model, load_trained_model,
+                                       open_estimator, window_settings)
 from climbpose.predict.outputs import output_paths, render_overlay, write_csv, write_prediction_json
 from climbpose.predict.sources import open_input
 
@@ -27,8 +28,8 @@ def predict(
     estimator: str = "blazepose",
     estimator_dir: str | os.PathLike | None = None,
     precomputed: str | os.PathLike | None = None,
-    c: float = MASS,
-    step: int = 1,
+    c: float | None = None,
+    step: int | None = None,
     batch_size: int = 16,
     threads: int | None = None,
     torch_threads: int | None = 1,
@@ -40,6 +41,7 @@ def predict(
 
     `model_path` and `estimator_dir` default to the project's (`loading.project_root`), whatever the
     current folder. Everything that can be checked is checked before the model or estimator loads.
+    `step` and `c` come from the model file (`loading.window_settings`); given, they must agree with it.
 
     `threads`: the estimator's interpreter threads (default min(2, cores)). `torch_threads`: torch's
     intra-op threads while predicting (restored afterwards; None leaves torch's setting). One is the
@@ -52,6 +54,9 @@ def predict(
     model_path = Path(model_path) if model_path is not None else default_model()
     estimator_dir = Path(estimator_dir) if estimator_dir is not None else default_estimator_dir()
     model, payload = load_trained_model(model_path, torch_device)
+    step, c, note = window_settings(payload, model_path, step, c)
+    if note:
+        print(note, file=sys.stderr)
     est = open_estimator(estimator, source.name, int(payload["size"]), estimator_dir,
                          Path(precomputed) if precomputed is not None else None,
                          threads or min(2, os.cpu_count() or 1))
@@ -62,7 +67,8 @@ def predict(
         pred = predict_clip(source, model, payload, est, c, step, batch_size, progress)
     finally:
         torch.set_num_threads(previous)
-    pred.meta.update(input=str(source.path), model_path=str(model_path), device=str(torch_device))
+    pred.meta.update(input=str(source.path), model_path=str(model_path), device=str(torch_device),
+                     model_file=model_label(payload))
     paths = output_paths(out_dir, source.name)
     if not video:
         del paths["video"]
@@ -93,17 +99,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "trains, found from any folder)")
     parser.add_argument("--device", default="auto", choices=DEVICES,
                         help="where the temporal model runs (default: %(default)s)")
-    parser.add_argument("--estimator", default="blazepose", choices=ESTIMATOR_NAMES,
+    parser.add_argument("--estimator", default="blazepose", choices=ESTIMATORS,
                         help="frozen estimator (default: %(default)s)")
     parser.add_argument("--estimator-dir", metavar="DIR",
                         help="BlazePose weights, fetched there if missing (default: the project's models/estimator)")
     parser.add_argument("--precomputed", metavar="PATH",
                         help="with --estimator precomputed: an npz of heatmaps and bboxes, or a folder "
                              "holding <input name>.npz")
-    parser.add_argument("--step", type=int, default=1,
-                        help="frames between window frames: 2 for experiment-3 models (default: %(default)s)")
-    parser.add_argument("--c", type=float, default=MASS,
-                        help="mass each input heatmap is scaled to, as in training (default: %(default)s)")
+    parser.add_argument("--step", type=int, default=None,
+                        help="frames between window frames (default: the model file's, e.g. 2 for experiment-3 "
+                             "models; a different value is refused)")
+    parser.add_argument("--c", type=float, default=None,
+                        help="mass each input heatmap is scaled to (default: the model file's; a different value "
+                             "is refused)")
     parser.add_argument("--batch-size", type=int, default=16, help="windows per model call (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=None,
                         help="estimator interpreter threads (default: min(2, cores))")
@@ -117,11 +125,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check_options(args: argparse.Namespace) -> None:
     """The numeric options argparse cannot check by itself."""
-    for option, value in (("--step", args.step), ("--batch-size", args.batch_size),
+    for option, value in (("--step", 1 if args.step is None else args.step), ("--batch-size", args.batch_size),
                           ("--threads", args.threads or 1), ("--torch-threads", args.torch_threads)):
         if value < 1:
             raise PredictError(f"{option} {value}: must be >= 1")
-    if not args.c > 0:
+    if args.c is not None and not args.c > 0:
         raise PredictError(f"--c {args.c}: must be positive")
     if args.fps is not None and not 0 < args.fps < 1000:
         raise PredictError(f"--fps {args.fps:g}: must be a frame rate above 0 and below 1000")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from climbpose.errors import InputError
+from climbpose.core.errors import InputError
 
 
 class PredictError(InputError):

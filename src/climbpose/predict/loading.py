@@ -11,15 +11,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from climbpose.errors import InputError
-from climbpose.estimator import Estimator, ensure_weights, make_estimator
+from climbpose.core.contract import DEVICES, ESTIMATORS
+from climbpose.core.errors import InputError
+from climbpose.heatmaps import MASS
+from climbpose.estimator.base import Estimator, make_estimator
+from climbpose.estimator.weights import ensure_weights
 from climbpose.predict.errors import PredictError, first_line
 from climbpose.train.session import load_model, resolve_device
 
 MODEL_FILE = Path("models/finetuned.pt")  # what `make repro` trains, inside the project folder
 ESTIMATOR_DIR = Path("models/estimator")
-DEVICES = ("auto", "cpu", "cuda")
-ESTIMATOR_NAMES = ("blazepose", "precomputed")
 
 
 def _package_project() -> Path | None:
@@ -63,6 +64,26 @@ def load_trained_model(path: str | os.PathLike, device: torch.device) -> tuple[n
         raise PredictError(f"{path}: cannot load as a climbpose model file ({first_line(e)})") from None
 
 
+def window_settings(payload: dict[str, Any], path: Path, step: int | None, c: float | None) -> tuple[int, float, str | None]:
+    """The frame step and heatmap mass the model was trained with, from its file.
+
+    An option that disagrees with the file is an error (a model trained on every 2nd frame run on
+    every frame is silently wrong). A file made before model files recorded them keeps working:
+    the options, else step 1 and the default mass, and a message saying so.
+    """
+    recorded = {"step": payload.get("step"), "c": payload.get("c")}
+    given = {"step": step, "c": c}
+    if recorded["step"] is None:
+        chosen = (step or 1, c if c is not None else MASS)
+        return (*chosen, f"{path}: the file does not record its frame step and heatmap mass (made by an older "
+                         f"version); using step {chosen[0]} and c {chosen[1]:g}: pass --step/--c if it was trained otherwise")
+    for option, value in given.items():
+        if value is not None and float(value) != float(recorded[option]):
+            raise PredictError(f"--{option} {value:g}: {path} was trained with {option} {recorded[option]:g}; "
+                               f"leave --{option} out (the file's value is used) or pass a model trained that way")
+    return int(recorded["step"]), float(recorded["c"]), None
+
+
 def choose_device(name: str) -> torch.device:
     """`train.session.resolve_device`, with its errors worded for this command's --device option."""
     if name not in DEVICES:
@@ -100,4 +121,4 @@ def open_estimator(kind: str, clip_name: str, size: int, estimator_dir: Path, pr
         except Exception as e:  # missing file, not an npz, missing keys, wrong shapes or size
             message = first_line(e)
             raise PredictError(message if str(file) in message else f"{file}: {message}") from None
-    raise PredictError(f"--estimator {kind}: choose {' or '.join(ESTIMATOR_NAMES)}")
+    raise PredictError(f"--estimator {kind}: choose {' or '.join(ESTIMATORS)}")

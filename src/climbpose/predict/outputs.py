@@ -13,8 +13,8 @@ from typing import Any, Iterator
 import numpy as np
 from tqdm import tqdm
 
-from climbpose.io import atomic_path
-from climbpose.keypoints import NAMES
+from climbpose.core.io import atomic_path
+from climbpose.core.keypoints import NAMES
 from climbpose.predict.clip import Prediction
 from climbpose.predict.errors import PredictError
 from climbpose.predict.sources import FrameSource

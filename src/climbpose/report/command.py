@@ -20,8 +20,8 @@ import json
 import sys
 from pathlib import Path
 
-from climbpose.errors import InputError
-from climbpose.io import write_text
+from climbpose.core.errors import InputError
+from climbpose.core.io import write_text
 from climbpose.report.experiments import collect_runs, load_history, runs_from_exp_show
 from climbpose.report.figures import finetuning_figure
 from climbpose.report.table import Table
@@ -73,17 +73,39 @@ def write_report(runs, out: Path, root: Path, split: str = "test") -> list[Path]
     return written + figure
 
 
+def describe_model_file(path: str | Path) -> str:
+    """The one-line label of a model file (`train.session.model_label`), read without building the model."""
+    import torch
+
+    from climbpose.train.session import model_label
+
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such model file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a foreign or damaged file, whatever torch says about it
+        raise InputError(f"{path}: cannot read as a climbpose model file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    if not isinstance(payload, dict) or "model" not in payload:
+        raise InputError(f"{path}: not a climbpose model file")
+    return model_label(payload)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: %(default)s)")
     parser.add_argument("--split", choices=("test", "val"), default="test", help="which split the tables show")
     parser.add_argument("--all-commits", action="store_true", help="include experiments of every commit, not only HEAD")
     parser.add_argument("--from-json", metavar="FILE", help="read saved `dvc exp show --json` output instead of asking DVC")
+    parser.add_argument("--model", metavar="FILE", help="only say how a model file (e.g. models/finetuned.pt) was made, "
+                                                        "in one line, and stop")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run `report` from parsed arguments; a user error prints one line to stderr and returns 1."""
     root = Path(".")
     try:
+        if args.model:
+            print(f"{args.model}: {describe_model_file(args.model)}")
+            return 0
         if args.from_json:
             try:
                 runs = runs_from_exp_show(json.loads(Path(args.from_json).read_text()))

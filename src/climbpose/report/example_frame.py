@@ -12,7 +12,7 @@ from torch import nn
 from climbpose.data.dataset import FrameStore
 from climbpose.data.sources.finetuning import frame_image
 from climbpose.heatmaps import cells_to_image
-from climbpose.io import atomic_path
+from climbpose.core.io import atomic_path
 from climbpose.report.overlay import Skeleton, compare_on_frame
 from climbpose.train.batches import WindowSet
 from climbpose.models import read_keypoints

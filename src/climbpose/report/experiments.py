@@ -18,12 +18,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from climbpose.core.contract import FINETUNE_SELECT_THRESHOLD, metric_key
+
 __all__ = ["Run", "collect_runs", "load_history", "runs_from_exp_show", "with_scores", "HISTORY_DIR", "METRIC_FILES",
            "SCORES_FILE"]
 
 WORKSPACE = "workspace"
 HISTORY_DIR = "dvclive/finetune/plots/metrics"
-HISTORY_KEYS = ("train_loss", "val_loss", "val_pck_005", "lr_reduced")
+HISTORY_KEYS = ("train_loss", "val_loss", f"val_{metric_key('pck', FINETUNE_SELECT_THRESHOLD)}", "lr_reduced")
 # The declared metrics (the headline numbers `dvc exp show` lists); runs made before the full scores
 # moved to SCORES_FILE also declared per-keypoint and cost files, still read when present.
 METRIC_FILES = {"val": "metrics/val.json", "test": "metrics/test.json", "ood": "metrics/ood.json",

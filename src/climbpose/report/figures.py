@@ -17,11 +17,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from climbpose.io import atomic_path  # noqa: E402
+from climbpose.core.io import atomic_path  # noqa: E402
 from climbpose.report.experiments import Run  # noqa: E402
 from climbpose.report.tables import MODELS  # noqa: E402
+from climbpose.core.contract import FINETUNE_SELECT_THRESHOLD, metric_key  # noqa: E402
 
-PANELS = (("train_loss", "training loss"), ("val_loss", "validation loss"), ("val_pck_005", "validation PCK@0.05 (%)"))
+# The finetuning history's selection curve and the identity function's matching number.
+SELECTION_KEY = f"val_{metric_key('pck', FINETUNE_SELECT_THRESHOLD)}"
+IDENTITY_KEY = metric_key("identity_pck", FINETUNE_SELECT_THRESHOLD)
+PANELS = (("train_loss", "training loss"), ("val_loss", "validation loss"),
+          (SELECTION_KEY, f"validation PCK@{FINETUNE_SELECT_THRESHOLD:g} (%)"))
 RUN_LABELS = [f"{s}.{e}" for s in (1, 2) for e in (1, 2, 3)]
 COLORS = dict(zip(RUN_LABELS, plt.get_cmap("tab10").colors))
 
@@ -53,8 +58,8 @@ def finetuning_figure(entries: Sequence[tuple[Run, dict[str, dict[int, float]]]]
                 seen_labels.add(run.label)
                 reduced = [e for e, flag in history.get("lr_reduced", {}).items() if flag and e in series]
                 ax.plot(reduced, [series[e] for e in reduced], ls="none", marker="o", ms=7, mfc="white", mec=color, mew=2)
-            if key == "val_pck_005":
-                identity = sorted({v for run, _ in runs if (v := run.value("val", "identity_pck_005")) is not None})
+            if key == SELECTION_KEY:
+                identity = sorted({v for run, _ in runs if (v := run.value("val", IDENTITY_KEY)) is not None})
                 for value in identity:
                     ax.axhline(value, color="black", ls="--", lw=1)
                 for value, text in _identity_labels(runs, identity):
@@ -75,6 +80,6 @@ def _identity_labels(runs, values: list[float]) -> list[tuple[float, str]]:
     """Which experiments each identity line belongs to, e.g. 'identity e1, e2'."""
     labels = []
     for value in values:
-        experiments = sorted({run.experiment for run, _ in runs if run.value("val", "identity_pck_005") == value})
+        experiments = sorted({run.experiment for run, _ in runs if run.value("val", IDENTITY_KEY) == value})
         labels.append((value, "identity " + ", ".join(f"e{e}" for e in experiments)))
     return labels

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from climbpose.keypoints import EDGES
+from climbpose.core.keypoints import EDGES
 
 BOX_COLOUR = (250, 220, 60)
 SIDES = ("left", "top", "right", "bottom")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence, Union
 
-from climbpose.io import write_text
+from climbpose.core.io import write_text
 
 __all__ = ["Cell", "Table"]
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 from typing import Iterable, Sequence
 
-from climbpose import keypoints as kp
-from climbpose.evaluate import metric_key
+from climbpose.core import keypoints as kp
+from climbpose.core.contract import PART_THRESHOLD, THRESHOLDS, metric_key
 from climbpose.evaluate.harm import BROKEN, FIXED
 from climbpose.report.experiments import Run
 from climbpose.report.table import Cell, Table
@@ -34,8 +34,6 @@ FILTERS: tuple[tuple[str, str], ...] = (("savgol", "Savitzky-Golay"), ("one_euro
                                         ("subcells", "Estimator, sub-cell peaks"))
 IDENTITY = ("identity", "Identity function")
 EXPERIMENTS = (1, 2, 3)
-THRESHOLDS = (0.05, 0.1, 0.2)
-PART_THRESHOLD = 0.2
 OOD = "ood"  # the held-out-domain test set: metrics/ood.json, keys as in metrics/test.json
 SPLIT_LABELS = {"val": "Validation", "test": "Test", OOD: "Held-out domain (ood)"}
 THR_ROW = "Mean threshold distance"

@@ -5,7 +5,7 @@ Everything is in the wall frame, in metres: x along the wall to the right, y up 
 the wall toward the camera. All functions are vectorised over a leading time axis T, so one call
 poses a whole video (this is what makes the render-free keypoint path fast).
 
-The skeleton carries the 25 project keypoints (climbpose.keypoints.NAMES, same order) followed by a
+The skeleton carries the 25 project keypoints (climbpose.core.keypoints.NAMES, same order) followed by a
 few extra points that only the renderer needs (EXTRA).
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from climbpose.keypoints import NAMES
+from climbpose.core.keypoints import NAMES
 from climbpose.synth.domain import TRAINING, Domain, draw
 
 EXTRA: tuple[str, ...] = ("pelvis", "neck", "head", "chest")

@@ -23,7 +23,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from climbpose.keypoints import K
+from climbpose.core.keypoints import K
 from climbpose.synth import compose as C
 from climbpose.synth import render as R
 from climbpose.synth import wall as Wl

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from climbpose.keypoints import K
+from climbpose.core.keypoints import K
 from climbpose.synth.body import J, Pose
 from climbpose.synth.camera import Camera
 from climbpose.synth.scene import Volume

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from climbpose.io import atomic_path
+from climbpose.core.io import atomic_path
 
 
 class CheckpointDir:

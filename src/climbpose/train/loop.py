@@ -22,15 +22,15 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from climbpose.errors import InputError
-from climbpose.evaluate import PCKResult, metric_key, pck_counts
+from climbpose.core.errors import InputError
+from climbpose.core.contract import PRETRAIN_SELECT_THRESHOLD, THRESHOLDS, metric_key
+from climbpose.evaluate.pck import PCKResult, pck_counts
 from climbpose.models import read_keypoints
 from climbpose.train.batches import WindowSet
 from climbpose.train.checkpoint import CheckpointDir
 from climbpose.train.distributed import SINGLE, Rank, mean_over_ranks, shard
 from climbpose.train.step import compiled, masked_mse, new_optimiser, train_step
 
-THRESHOLDS = (0.05, 0.1, 0.2)
 # Training losses are read back to the host once per this many batches, not after every step: a
 # read is a device sync, and at GPU speed one per step would leave the GPU idle between launches.
 READ_BACK_EVERY = 32
@@ -63,7 +63,7 @@ class Recipe:
     batch_size: int = 16
     max_epochs: int = 50
     windows_per_epoch: int = 0  # 0: every training window in every epoch
-    select_threshold: float = 0.2
+    select_threshold: float = PRETRAIN_SELECT_THRESHOLD
     validate_first: bool = False
     lr_patience: int = 5
     stop_patience: int = 10

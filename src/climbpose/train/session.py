@@ -3,6 +3,9 @@ the model file, the epoch logger, and one call that trains and writes a stage's 
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -10,11 +13,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from climbpose.config import FinetuneParams, Params, PretrainParams
-from climbpose.errors import InputError
-from climbpose.io import atomic_path
+from climbpose import __version__
+from climbpose.core.config import FinetuneParams, Params, PretrainParams
+from climbpose.core.imports import running_code
+from climbpose.core.keypoints import NAMES as KEYPOINT_NAMES
+from climbpose.core.errors import InputError
+from climbpose.core.io import atomic_path
 from climbpose.models import build_model, device_options
-from climbpose.resume import fingerprint
+from climbpose.core.resume import fingerprint
 from climbpose.train import distributed
 from climbpose.train.batches import WindowSet
 from climbpose.train.checkpoint import CheckpointDir
@@ -41,22 +47,61 @@ def new_model(name: str, seed: int, size: int, window: int, device: torch.device
     return build_model(name, size=size, window=window, **device_options(name, device)).to(device)
 
 
+# What a model file says about how it was made, beside its weights: everything `predict` and
+# `report` need to use or label it without the params.yaml it was trained with.
+DESCRIPTION_FIELDS = ("model", "keypoints", "size", "window", "step", "c", "sigma", "experiment", "s", "seed",
+                      "stage", "params_hash", "code_version")
+
+
+def describe_run(params: Params, stage: str, code_files: list[Path]) -> dict[str, Any]:
+    """The description of a model trained by `stage` under `params` with the given source files."""
+    return {"model": params.model, "keypoints": len(KEYPOINT_NAMES), "size": params.heatmaps.size,
+            "window": params.split.window, "step": params.frame_step, "c": params.heatmaps.c,
+            "sigma": params.heatmaps.sigma, "experiment": params.experiment, "s": params.s, "seed": params.seed,
+            "stage": stage, "params_hash": params_hash(params),
+            "code_version": f"{__version__}+{fingerprint({}, [], code_files)[:12]}"}
+
+
+def params_hash(params: Params) -> str:
+    """A short hash of every parameter (the same params.yaml content gives the same hash)."""
+    return hashlib.sha256(json.dumps(dataclasses.asdict(params), sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
 def save_model(path: str | Path, name: str, size: int, window: int, state_dict: dict[str, torch.Tensor],
-               history: list[dict[str, Any]]) -> None:
-    """Write a model file (weights on the CPU, plus what is needed to rebuild the model) atomically."""
-    payload = {"model": name, "size": size, "window": window, "history": history,
+               history: list[dict[str, Any]], description: dict[str, Any] | None = None) -> None:
+    """Write a model file (weights on the CPU, what is needed to rebuild the model, and how it was
+    made: `describe_run`) atomically."""
+    payload = {**(description or {}), "model": name, "size": size, "window": window, "history": history,
                "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()}}
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(payload, tmp)
 
 
 def load_model(path: str | Path, device: torch.device) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild a model saved by `save_model`; returns it (in eval mode) and the file's contents."""
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    """Rebuild a model saved by `save_model`; returns it (in eval mode) and the file's contents.
+
+    Only tensors and plain values are unpickled (`weights_only`), so a model file cannot run code.
+    """
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or not {"model", "size", "window", "state_dict"} <= set(payload):
+        raise ValueError("not a climbpose model file (no model name, size, window and weights)")
     model = build_model(payload["model"], size=payload["size"], window=payload["window"],
                         **device_options(payload["model"], device))
     model.load_state_dict(payload["state_dict"])
     return model.to(device).eval(), payload
+
+
+def model_label(payload: dict[str, Any]) -> str:
+    """One line naming a model file's model and how it was made; an older file says what it lacks."""
+    missing = [key for key in DESCRIPTION_FIELDS if key not in payload]
+    if "step" in missing:
+        return (f"{payload.get('model', '?')} (window {payload.get('window', '?')}, {payload.get('size', '?')}x"
+                f"{payload.get('size', '?')} maps); made before model files described their training: no step, c, "
+                "experiment or s recorded")
+    return (f"{payload['model']}, experiment {payload['experiment']}, s={payload['s']}: window {payload['window']} "
+            f"every {payload['step']} frame(s), {payload['size']}x{payload['size']} maps of mass c={payload['c']:g}, "
+            f"sigma {payload['sigma']:g}; {payload['stage']} with seed {payload['seed']}, params {payload['params_hash']}, "
+            f"code {payload['code_version']}")
 
 
 class EpochLogger:
@@ -108,11 +153,13 @@ class TrainingRun:
         """Fit, resuming from `checkpoints/<name>` when it matches; log to `dvclive/<name>`; write `out`."""
         p = self.params
         logger = EpochLogger(f"dvclive/{name}") if self.rank.main else None
-        checkpoint = CheckpointDir(f"checkpoints/{name}", fingerprint({**config, "recipe": vars(recipe)}, files))
+        code_files = running_code(__name__)
+        checkpoint = CheckpointDir(f"checkpoints/{name}", fingerprint({**config, "recipe": vars(recipe)}, files, code_files))
         weights, history = fit(model, train, val, recipe, checkpoint, seed=p.seed, size=p.heatmaps.size,
                                on_epoch=logger or (lambda record: None), rank=self.rank,
                                autocast=autocast_dtype(p.train.precision, self.device), desc=name,
                                compile_model=p.train.compile)
         if logger is not None:
             logger.close()
-            save_model(out, p.model, p.heatmaps.size, p.split.window, weights, history)
+            save_model(out, p.model, p.heatmaps.size, p.split.window, weights, history,
+                       describe_run(p, name, code_files))

@@ -37,8 +37,8 @@ import numpy as np
 from climbpose.data.checks import check_keypoints
 from climbpose.data.sources import SourceError
 from climbpose.data.sources.layout import layout_indices, to_project_layout
-from climbpose.io import data_files
-from climbpose.keypoints import NAMES
+from climbpose.core.io import data_files
+from climbpose.core.keypoints import NAMES
 
 
 @dataclass

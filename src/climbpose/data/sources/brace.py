@@ -27,7 +27,7 @@ import numpy as np
 from climbpose.data.checks import check_finite
 from climbpose.data.sources import SourceError
 from climbpose.data.sources.layout import COCO17, missing_keypoints, to_project_layout
-from climbpose.io import data_files
+from climbpose.core.io import data_files
 
 SEGMENT_NAME = re.compile(r"^(?P<video>.+)_(?P<start>\d+)-(?P<end>\d+)_(?P<movement>[A-Za-z]+)$")
 FRAME_NUMBER = re.compile(r"(\d+)\D*$")

@@ -34,8 +34,8 @@ import numpy as np
 from climbpose.data.checks import NUMBER, check_array, check_heatmaps, check_keypoints, narrow_floats, nonempty_boxes, read_npz
 from climbpose.data.sources import SourceError
 from climbpose.data.sources.layout import mark_missing
-from climbpose.io import data_files
-from climbpose.keypoints import K
+from climbpose.core.io import data_files
+from climbpose.core.keypoints import K
 
 INPUTS, TARGETS = "inputs", "targets"
 log = logging.getLogger(__name__)

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from climbpose.config import DataParams
+from climbpose.core.config import DataParams
 from climbpose.data.checks import NUMBER, check_array, check_frame_count, check_inside_image, check_keypoints, narrow_floats, read_npz
 from climbpose.data.estimates import read_estimates
 from climbpose.data.sources import SourceError, climbalong
 from climbpose.data.sources.videos import VideoAnnotations, list_videos
-from climbpose.io import data_files
-from climbpose.keypoints import K
+from climbpose.core.io import data_files
+from climbpose.core.keypoints import K
 from climbpose.video import probe, read_frames
 
 

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from climbpose.data.sources import SourceError
-from climbpose.keypoints import INDEX, K
+from climbpose.core.keypoints import INDEX, K
 
 # COCO's person keypoints, in COCO's order (also BRACE's and most labelling tools' default).
 COCO17: tuple[str, ...] = (

@@ -27,7 +27,7 @@ import numpy as np
 from climbpose.data.checks import check_finite
 from climbpose.data.sources import SourceError
 from climbpose.data.sources.layout import to_project_layout
-from climbpose.io import data_files
+from climbpose.core.io import data_files
 
 PENN_JOINTS: tuple[str, ...] = (
     "head",

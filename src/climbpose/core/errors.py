@@ -21,7 +21,7 @@ class InputError(ValueError):
 def _terminated(signum: int, frame: object) -> None:
     # SIGTERM (what `kill`, DVC's queue and job schedulers send) would end Python without
     # unwinding; as an exception it runs every `finally`, so atomic writes remove their
-    # temporaries (climbpose.io) before the process exits with the usual 128 + 15.
+    # temporaries (climbpose.core.io) before the process exits with the usual 128 + 15.
     raise SystemExit(128 + signum)
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from climbpose.errors import InputError
+from climbpose.core.errors import InputError
 
-from climbpose.keypoints import NAMES as KEYPOINT_NAMES
-from climbpose.models import MODEL_NAMES
+from climbpose.core.keypoints import NAMES as KEYPOINT_NAMES
+from climbpose.core.contract import DEVICES, ESTIMATORS, MODEL_NAMES
 
 # Where finetuning data can come from (`data.source`) and what pretraining can read
 # (`pretrain.sources`); README "Your own data" documents each layout.
@@ -109,7 +109,7 @@ class EstimatorParams:
     precomputed_dir: str
 
     def validate(self) -> None:
-        _require(self.name in ("blazepose", "precomputed"), f"estimator.name '{self.name}' is not one of blazepose, precomputed")
+        _require(self.name in ESTIMATORS, f"estimator.name '{self.name}' is not one of {', '.join(ESTIMATORS)}")
         _require(0.0 <= self.box_margin <= 1.0, "estimator.box_margin must be in [0, 1]")
         _require(self.name != "precomputed" or bool(self.precomputed_dir), "estimator.precomputed_dir is required with estimator.name=precomputed")
 
@@ -164,7 +164,6 @@ class SplitParams:
 class EvaluateParams:
     """PCK settings (SPEC 1.7), the classical filter baselines' search grids, inference timing."""
 
-    thresholds: tuple[float, ...]
     normaliser: str
     feed_targets: bool
     savgol_windows: tuple[int, ...]
@@ -175,7 +174,6 @@ class EvaluateParams:
     cost_batch_size: int
 
     def validate(self) -> None:
-        _require(len(self.thresholds) > 0 and all(0 < t <= 1 for t in self.thresholds), "evaluate.thresholds must be in (0, 1]")
         _require(self.normaliser in ("torso", "bbox"), f"evaluate.normaliser '{self.normaliser}' is not one of torso, bbox")
         _require(len(self.savgol_windows) > 0 and all(w >= 3 and w % 2 == 1 for w in self.savgol_windows),
                  "evaluate.savgol_windows must be odd lengths >= 3")
@@ -254,7 +252,7 @@ class TrainParams:
     nproc: int
 
     def validate(self) -> None:
-        _require(self.device in ("auto", "cpu", "cuda"), f"train.device '{self.device}' is not one of auto, cpu, cuda")
+        _require(self.device in DEVICES, f"train.device '{self.device}' is not one of {', '.join(DEVICES)}")
         _require(self.precision in ("fp32", "bf16"), f"train.precision '{self.precision}' is not one of fp32, bf16")
         _require(self.lr_patience >= 1 and self.stop_patience >= 1, "train.lr_patience and train.stop_patience must be >= 1")
         _require(0.0 < self.lr_factor < 1.0, "train.lr_factor must be in (0, 1)")

@@ -2,7 +2,7 @@
 
 Training resumes from its per-epoch checkpoint (`train.checkpoint`), extraction from its per-video
 files (`estimator.extract`). Both are keyed by a `fingerprint` of everything that defines the work,
-the library's code included, so leftovers of other settings or older code are never reused.
+the code it runs included, so leftovers of other settings or older code are never reused.
 """
 
 from __future__ import annotations
@@ -14,18 +14,17 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from climbpose.io import write_json
+from climbpose.core.io import write_json
 
-PACKAGE = Path(__file__).resolve().parent
+def fingerprint(config: dict[str, Any], files: list[Path], code: list[Path]) -> str:
+    """SHA-256 of a JSON-able config, the bytes of the given data files and of the source files
+    `code` (the work's import closure, `climbpose.core.imports`).
 
-
-def fingerprint(config: dict[str, Any], files: list[Path]) -> str:
-    """SHA-256 of a JSON-able config, the bytes of the given files and the package's source code.
-
-    The code is part of it: after a fix to the library, an old checkpoint must not be resumed.
+    The code is part of it: after a fix to what the work runs, an old checkpoint must not be
+    resumed; an edit anywhere else in the package keeps it.
     """
     digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
-    for path in [*sorted(files), *sorted(PACKAGE.rglob("*.py"))]:
+    for path in [*sorted(files), *sorted(code)]:
         digest.update(path.name.encode())
         with open(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
