@@ -232,7 +232,7 @@ def test_stage_writes_the_training_formats(tmp_path, monkeypatch):
     assert keypoints.shape == (12, K, 3) and keypoints.dtype == np.float32
     extracted = np.load(out / "extracted" / "ood_001_ground.npz")
     assert set(extracted.files) == {"heatmaps", "bboxes", "detected", "scores", "keypoints"}
-    metrics = json.loads((tmp_path / "metrics" / "ood_data.json").read_text())
+    metrics = json.loads((tmp_path / "reports" / "data" / "ood.json").read_text())
     assert metrics["videos"] == 2 and metrics["videos_not_climbing"] == 1 and metrics["frames"] == 24
     written = sorted(p.stem for p in (out / "preprocessed").glob("*.npz"))
     assert len(written) == 2 - metrics["videos_without_person"]

@@ -69,7 +69,7 @@ def workdir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def model_file(workdir) -> Path:
     path = workdir / "averaging.pt"
-    save_model(path, "conv3d", 56, 5, averaging_conv3d().state_dict(), [])
+    save_model(path, "conv3d", 56, 5, averaging_conv3d().state_dict(), [], described(step=1, experiment=1))
     return path
 
 
@@ -375,10 +375,12 @@ def test_precomputed_heatmaps_known_answer(model_file, workdir, capsys):
     assert np.isnan(refined[~detected]).all() and np.isnan(raw[~detected]).all()
     assert sum(1 for _ in read_frames(out_dir / "replay.overlay.mp4")) == t_total
 
-    # Experiment-3 spacing: windows of every 2nd frame, every frame still gets an output.
-    code, out, err = run(["predict", str(video), "--out", str(out_dir / "step2"), "--model", str(model_file),
-                          "--estimator", "precomputed", "--precomputed", str(npz), "--step", "2",
-                          "--no-video", "--quiet"], capsys)
+    # Experiment-3 spacing (the model file says step 2): windows of every 2nd frame, every frame still
+    # gets an output.
+    stepped = workdir / "averaging_step2.pt"
+    save_model(stepped, "conv3d", 56, 5, averaging_conv3d().state_dict(), [], described(step=2, experiment=3))
+    code, out, err = run(["predict", str(video), "--out", str(out_dir / "step2"), "--model", str(stepped),
+                          "--estimator", "precomputed", "--precomputed", str(npz), "--no-video", "--quiet"], capsys)
     assert code == 0, err
     data = json.loads((out_dir / "step2" / "replay.keypoints.json").read_text())
     assert data["step"] == 2
