@@ -19,7 +19,7 @@ import math
 from typing import Iterable, Sequence
 
 from climbpose.core import keypoints as kp
-from climbpose.core.contract import PART_THRESHOLD, THRESHOLDS, metric_key
+from climbpose.core.contract import PART_THRESHOLD, THRESHOLDS, metric_key, parse_metric_key
 from climbpose.evaluate.harm import BROKEN, FIXED
 from climbpose.report.experiments import Run
 from climbpose.report.table import Cell, Table
@@ -108,14 +108,12 @@ def _baseline(runs: list[Run], source: str, key: str, disagreements: _Disagreeme
     return values[0][1]
 
 
-SCORES = tuple(f"{measure}_" for measure in ("pck", BROKEN, FIXED))  # a filter's scores, not its settings
-
-
 def _filter_settings(runs: list[Run], kind: str) -> str:
-    """The filter settings chosen on validation in a column, e.g. 'window_length=5, polyorder=2'."""
+    """The filter settings chosen on validation in a column, e.g. 'window_length=5, polyorder=2':
+    the filter's keys that are not scores (a score's key ends in a threshold)."""
     for run in runs:
         found = {k[len(kind) + 1:]: v for k, v in run.metrics.get("val", {}).items()
-                 if k.startswith(f"{kind}_") and not k[len(kind) + 1:].startswith(SCORES)}
+                 if k.startswith(f"{kind}_") and parse_metric_key(k) is None}
         if found:
             return ", ".join(f"{k}={v:g}" for k, v in found.items() if isinstance(v, (int, float)))
     return ""
