@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 
 from climbpose.core.config import load_params
-from climbpose.data.sources.climbalong import box_ok
+from climbpose.data.checks import nonempty_boxes
 from climbpose.data.sources.finetuning import delivered_boxes, estimator_videos
 from climbpose.core.errors import run_stage
 from climbpose.estimator.extract import extract_videos
@@ -67,7 +67,7 @@ def main() -> None:
         per_video = [(s["frames"], s["detected_fraction"]) for s in stats]
     else:
         print(f"extract: data.source is {params.data.source}; its {len(boxes)} videos come with heatmaps, nothing to run")
-        per_video = [(len(b), float(box_ok(b).mean()) if len(b) else 0.0) for b in boxes.values()]
+        per_video = [(len(b), float(nonempty_boxes(b).mean()) if len(b) else 0.0) for b in boxes.values()]
     frames = sum(f for f, _ in per_video)
     detected = sum(f * fraction for f, fraction in per_video)
     # Speed is logged, not stored: metrics must be identical for identical inputs.

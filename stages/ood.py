@@ -6,8 +6,8 @@ still move keypoints onto wrong body parts on other footage. These videos differ
 training domain in bodies, clothes, wall, lighting, camera and motion (README "The held-out
 domain"), and no training stage reads them.
 
-Seeds: video i renders from np.random.SeedSequence([seed, OOD_STREAM + i]); the synthesize stage
-uses SeedSequence([seed, i]), so the two never share a seed below a million training videos.
+Seeds: video i renders from stream i of "ood_video" (climbpose.core.seeds), which no "video"
+stream of the synthesize stage reaches below a million training videos.
 Odd-numbered videos show a person moving on the floor (`..._ground`), even ones a climb
 (`..._climb`): the name says which, for per-motion results.
 
@@ -26,7 +26,6 @@ import time
 from multiprocessing import Pool
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from climbpose.core.config import OodParams, load_params
@@ -35,13 +34,13 @@ from climbpose.data.sources.finetuning import Skipped, estimator_videos, finetun
 from climbpose.core.errors import run_stage
 from climbpose.estimator.extract import extract_videos
 from climbpose.core.io import atomic_dir, save_npz, write_json
+from climbpose.core.seeds import derived_seed
 from climbpose.synth import generate_video
 from climbpose.synth.domain import HELD_OUT
 from climbpose.video import write_mp4
 
 OUT = Path("data/ood")
 WEIGHTS = Path("models/estimator")
-OOD_STREAM = 1_000_000  # offset of the held-out videos' seed stream (see the docstring)
 
 
 def video_jobs(seed: int, p: OodParams) -> list[tuple[str, int, str]]:
@@ -49,8 +48,7 @@ def video_jobs(seed: int, p: OodParams) -> list[tuple[str, int, str]]:
     jobs = []
     for i in range(p.videos):
         motion = "ground" if i % 2 else "climb"
-        video_seed = int(np.random.SeedSequence([seed, OOD_STREAM + i]).generate_state(1)[0])
-        jobs.append((f"ood_{i:03d}_{motion}", video_seed, motion))
+        jobs.append((f"ood_{i:03d}_{motion}", derived_seed(seed, "ood_video", i), motion))
     return jobs
 
 

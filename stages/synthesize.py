@@ -12,12 +12,12 @@ from __future__ import annotations
 from multiprocessing import Pool
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from climbpose.core.config import SynthesizeParams, load_params
 from climbpose.core.errors import run_stage
 from climbpose.core.io import atomic_dir, save_npz
+from climbpose.core.seeds import derived_seed
 from climbpose.synth import generate_video
 from climbpose.video import write_mp4
 
@@ -44,7 +44,7 @@ def main() -> None:
             print(f"synthesize: data.source is {params.data.source}; nothing to render")
             return
         # One independent seed per video, so adding videos does not change the existing ones.
-        seeds = [int(np.random.SeedSequence([params.seed, i]).generate_state(1)[0]) for i in range(p.videos)]
+        seeds = [derived_seed(params.seed, "video", i) for i in range(p.videos)]
         jobs = [(i, seed, p, out) for i, seed in enumerate(seeds)]
         with Pool(processes=min(p.workers, p.videos)) as pool:
             for _ in tqdm(pool.imap(render_one, jobs), total=len(jobs), desc="synthesize", unit="video"):

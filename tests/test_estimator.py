@@ -109,6 +109,11 @@ def test_person_box_is_square_with_margin():
     np.testing.assert_allclose(box, [0, 30, 240, 270])
 
 
+def _resample(crop_heatmaps: np.ndarray, image_to_crop: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
+    """Channels-first maps (C, 64, 64), easier to build by hand, through the channels-last resampler."""
+    return rg.resample_hwc(crop_heatmaps.transpose(1, 2, 0), image_to_crop, box, size)
+
+
 def _one_hot(channels: int, cells: list[tuple[int, int]]) -> np.ndarray:
     hm = np.zeros((channels, 64, 64), np.float32)
     for ch, (row, col) in enumerate(cells):
@@ -119,7 +124,7 @@ def _one_hot(channels: int, cells: list[tuple[int, int]]) -> np.ndarray:
 def test_resample_axis_aligned_known_answer():
     m = rg.crop_affine(np.array([128.0, 128.0]), 256.0, 0.0)  # image pixel == crop pixel
     # heatmap cell (col 10, row 20) = crop/image pixel (40, 80); box cell size 4 px
-    out = rg.resample_to_box(_one_hot(1, [(20, 10)]), m, np.array([20, 60, 84, 124]), 16)
+    out = _resample(_one_hot(1, [(20, 10)]), m, np.array([20, 60, 84, 124]), 16)
     assert out.shape == (1, 16, 16)
     assert tuple(argmax_cells(out)[0].tolist()) == (5, 5)  # ((40-20)/4, (80-60)/4)
     assert out[0, 5, 5] == pytest.approx(1.0, abs=1e-5)
@@ -133,7 +138,7 @@ def test_resample_rotated_crop_known_answer():
     # Channel 1: cell (col 16, row 32) = crop (64, 128) -> offset (-128, 0) -> (0, -128): (500, 172).
     m = rg.crop_affine(np.array([500.0, 300.0]), 512.0, math.pi / 2)
     hm = _one_hot(2, [(16, 48), (32, 16)])
-    out = rg.resample_to_box(hm, m, np.array([400, 160, 720, 480]), 80)  # 4 px cells
+    out = _resample(hm, m, np.array([400, 160, 720, 480]), 80)  # 4 px cells
     assert tuple(argmax_cells(out)[0].tolist()) == ((628 - 400) // 4, (428 - 160) // 4) == (57, 67)
     assert tuple(argmax_cells(out)[1].tolist()) == ((500 - 400) // 4, (172 - 160) // 4) == (25, 3)
     # 4 px box cells vs 8 px heatmap cells: the peak is sampled exactly, neighbours at half height
@@ -144,9 +149,9 @@ def test_resample_rotated_crop_known_answer():
 def test_resample_outside_crop_gets_channel_minimum():
     m = rg.crop_affine(np.array([128.0, 128.0]), 256.0, 0.0)
     hm = np.random.default_rng(0).uniform(-3, -1, (3, 64, 64)).astype(np.float32)
-    far = rg.resample_to_box(hm, m, np.array([1000, 1000, 1100, 1100]), 8)
+    far = _resample(hm, m, np.array([1000, 1000, 1100, 1100]), 8)
     np.testing.assert_allclose(far, np.broadcast_to(hm.min(axis=(1, 2))[:, None, None], far.shape))
-    half = rg.resample_to_box(hm, m, np.array([128, 0, 384, 256]), 8)  # right half off the crop
+    half = _resample(hm, m, np.array([128, 0, 384, 256]), 8)  # right half off the crop
     assert np.all(half[:, :, 5:] == hm.min(axis=(1, 2))[:, None, None])
     assert np.all(half[:, :, :4] > hm.min(axis=(1, 2))[:, None, None])
 

@@ -187,7 +187,8 @@ def test_render_batch_shape_of_training():
 
 def test_ground_truth_maps_composes_box_mapping_and_rendering():
     xy = torch.tensor([[28.0, 14.0], [500.0, 500.0]])
-    maps, cells = ground_truth_maps(xy, torch.tensor([0.0, 0.0, 56.0, 56.0]), torch.tensor([True, False]))
+    maps, cells = ground_truth_maps(xy, torch.tensor([0.0, 0.0, 56.0, 56.0]), torch.tensor([True, False]),
+                                    size=56, sigma=1.0, c=255.0)
     assert cells.tolist() == [[28, 14], [55, 55]]
     assert argmax_cells(maps)[0].tolist() == [28, 14] and (maps[1] == 0).all()
 
@@ -227,13 +228,13 @@ def test_noise_is_clamped_inside_and_integer():
 
 def test_noise_reproducible_with_seed_and_per_keypoint_std():
     cells = torch.randint(0, 56, (4, 5, 25, 2), generator=torch.Generator().manual_seed(3))
-    a = add_keypoint_noise(cells, 2.95, torch.Generator().manual_seed(7))
-    b = add_keypoint_noise(cells, 2.95, torch.Generator().manual_seed(7))
-    c = add_keypoint_noise(cells, 2.95, torch.Generator().manual_seed(8))
+    a = add_keypoint_noise(cells, 2.95, torch.Generator().manual_seed(7), size=56)
+    b = add_keypoint_noise(cells, 2.95, torch.Generator().manual_seed(7), size=56)
+    c = add_keypoint_noise(cells, 2.95, torch.Generator().manual_seed(8), size=56)
     assert torch.equal(a, b) and not torch.equal(a, c)
     std = torch.zeros(25)
     std[0] = 5.0  # only the nose moves
-    d = add_keypoint_noise(cells, std, torch.Generator().manual_seed(7))
+    d = add_keypoint_noise(cells, std, torch.Generator().manual_seed(7), size=56)
     assert torch.equal(d[..., 1:, :], cells[..., 1:, :]) and not torch.equal(d[..., 0, :], cells[..., 0, :])
 
 
@@ -309,7 +310,7 @@ def test_preprocessed_inputs_have_no_subnormals():
     out = preprocess_video(heatmaps, bboxes, np.ones(2, dtype=bool), keypoints, 255.0, 1.0)
     for key in ("inputs", "targets"):
         assert subnormal_count(out[key].astype(np.float32)) == 0, key
-    assert subnormal_count(normalise(torch.from_numpy(heatmaps))) == 0  # the float32 inputs before storage
+    assert subnormal_count(normalise(torch.from_numpy(heatmaps), 255.0)) == 0  # the float32 inputs before storage
 
 
 def test_normalise_flushes_tiny_values_after_scaling():
@@ -327,10 +328,10 @@ def test_subcell_peaks_known_answers():
     does not pull; an empty map reads (0, 0)."""
     from climbpose.heatmaps import subcell_peaks
 
-    maps = render_gaussians(torch.tensor([[10.3, 20.7], [0.0, 0.0], [55.0, 3.0], [1.0, 54.0]]), 1.0, 56)
+    maps = render_gaussians(torch.tensor([[10.3, 20.7], [0.0, 0.0], [55.0, 3.0], [1.0, 54.0]]), 1.0, 56, 255.0)
     cells = subcell_peaks(maps)
     assert torch.allclose(cells[0], torch.tensor([10.3, 20.7]), atol=0.05)
     assert cells[1:].tolist() == [[0.0, 0.0], [55.0, 3.0], [1.0, 54.0]]
-    two = maps[0] + 0.5 * render_gaussians(torch.tensor([[30.0, 20.0]]), 1.0, 56)[0]
+    two = maps[0] + 0.5 * render_gaussians(torch.tensor([[30.0, 20.0]]), 1.0, 56, 255.0)[0]
     assert torch.allclose(subcell_peaks(two[None]), cells[:1], atol=1e-4)
     assert subcell_peaks(torch.zeros(2, 8, 8)).tolist() == [[0.0, 0.0], [0.0, 0.0]]

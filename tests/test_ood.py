@@ -21,7 +21,7 @@ from climbpose.estimator import weights as wt
 from climbpose.core.keypoints import K
 from climbpose.synth import generate_video, sample_keypoint_sequence, simulate
 from climbpose.synth.body import J, sample_shape
-from climbpose.synth.domain import HELD_OUT, TRAINING, draw, outside
+from climbpose.synth.domain import HELD_OUT, TRAINING, draw
 from climbpose.synth.ground import ACTIONS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,6 +92,11 @@ def _proportions(shape) -> dict[str, float]:
     h = shape.height
     return {"height": h, "leg": shape.leg / h, "arm": shape.arm / h, "torso": shape.torso / h,
             "shoulders": shape.shoulder_half / h, "head": shape.head_r / h, "build": shape.build}
+
+
+def outside(value: float, intervals) -> bool:
+    """True when `value` lies in none of the intervals."""
+    return not any(lo <= value <= hi for lo, hi in intervals)
 
 
 def _shapes(domain, seeds):

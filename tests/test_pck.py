@@ -10,10 +10,15 @@ import pytest
 from climbpose.core import keypoints as kp
 from climbpose.core.contract import THRESHOLDS as DEFAULT_THRESHOLDS
 from climbpose.core.contract import metric_key, part_slug, threshold_key
-from climbpose.evaluate.pck import pck, pck_counts
+from climbpose.evaluate.pck import PCKResult, pair_scores
 
 LS, RS, LH, RH = kp.LEFT_SHOULDER, kp.RIGHT_SHOULDER, kp.LEFT_HIP, kp.RIGHT_HIP
 WRIST_L, WRIST_R = kp.INDEX["left_wrist"], kp.INDEX["right_wrist"]
+
+
+def pck(*args, **kwargs) -> PCKResult:
+    """PCK in one call, as the evaluation computes it (arguments of `pair_scores`)."""
+    return pair_scores(*args, **kwargs).counts().result()
 
 
 def frame(torso: float = 20.0) -> np.ndarray:
@@ -158,7 +163,7 @@ def test_counts_add_up_to_the_pooled_result():
     pred = gt + rng.normal(0, 3, gt.shape).round()
     present = rng.random((40, kp.K)) > 0.2
     whole = pck(pred, gt, present)
-    parts = pck_counts(pred[:13], gt[:13], present[:13]) + pck_counts(pred[13:], gt[13:], present[13:])
+    parts = pair_scores(pred[:13], gt[:13], present[:13]).counts() + pair_scores(pred[13:], gt[13:], present[13:]).counts()
     pooled = parts.result()
     assert pooled.metrics == pytest.approx(whole.metrics)
     assert pooled.per_part == pytest.approx(whole.per_part)

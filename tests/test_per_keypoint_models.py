@@ -87,7 +87,7 @@ def test_model_inputs_by_kind():
     from climbpose.heatmaps import render_gaussians
     from climbpose.models import model_inputs
 
-    maps = render_gaussians(torch.tensor([[[10.25, 20.0], [3.0, 4.0]]]), 1.0, 32)  # (1, 2, 32, 32)
+    maps = render_gaussians(torch.tensor([[[10.25, 20.0], [3.0, 4.0]]]), 1.0, 32, 255.0)  # (1, 2, 32, 32)
     assert model_inputs(maps, "heatmaps") is maps
     assert model_inputs(maps, "coordinates").tolist() == [[[10.0, 20.0], [3.0, 4.0]]]
     sub = model_inputs(maps, "subcells")
@@ -130,7 +130,7 @@ def test_depthwise_conv3d_reads_sub_cell_peaks():
     from climbpose.models import read_keypoints
 
     model = build_model("conv3d_depthwise")
-    maps = render_gaussians(torch.tensor([[10.4, 20.0]]).expand(25, 2), 1.0, 32)[None, None].expand(1, 5, 25, 32, 32)
+    maps = render_gaussians(torch.tensor([[10.4, 20.0]]).expand(25, 2), 1.0, 32, 255.0)[None, None].expand(1, 5, 25, 32, 32)
     cells = read_keypoints(model, model(maps))
     assert cells.shape == (1, 5, 25, 2)
     assert abs(float(cells[0, 0, 0, 0]) - 10.4) < 0.05 and float(cells[0, 0, 0, 1]) == 20.0

@@ -18,7 +18,7 @@ from torch import nn
 from climbpose.__main__ import main
 from climbpose.estimator.blazepose import BlazePose
 from climbpose.estimator import weights as wt
-from climbpose.evaluate.pck import pck
+from climbpose.evaluate.pck import pair_scores
 from climbpose.heatmaps import argmax_cells, cells_to_image, normalise, render_gaussians, to_box_cells
 from climbpose.core.keypoints import K, NAMES
 from climbpose.models import build_model, read_keypoints
@@ -231,7 +231,7 @@ def test_heatmap_models_equal_the_model_window_by_window(name):
         with torch.no_grad():
             model.conv.weight.add_(torch.rand_like(model.conv.weight) * 0.1)
     detected = [True] * 23 + [False] + [True] * 3 + [False] * 2 + [True] * 9
-    maps = normalise(torch.rand(len(detected), K, 20, 20) ** 8)
+    maps = normalise(torch.rand(len(detected), K, 20, 20) ** 8, 255.0)
     got = refine(model, detected, chunk=7, inputs=maps)
     expected = window_by_window(model, detected, maps)
     assert got.keys() == expected.keys()
@@ -276,7 +276,7 @@ def test_video_outputs_and_refined_not_worse(video_run, clip, estimator_dir):
     for source in ("raw", "refined"):
         rows = table[table["source"] == source]
         xy = rows[["x", "y"]].to_numpy().reshape(FRAMES, K, 2)[detected]
-        result[source] = pck(box_cells(xy, boxes), gt_cells.numpy(), np.isfinite(gt).all(-1)).pck(0.1)
+        result[source] = pair_scores(box_cells(xy, boxes), gt_cells.numpy(), np.isfinite(gt).all(-1)).counts().result().pck(0.1)
     assert result["raw"] > 50  # the estimator works on this clip, so the comparison means something
     assert result["refined"] >= result["raw"]
 
@@ -285,7 +285,7 @@ def test_video_outputs_and_refined_not_worse(video_run, clip, estimator_dir):
     frames = list(read_frames(path))
     estimates = [est(f) for f in frames[:8]]
     maps = np.stack([e.heatmaps.astype(np.float16) for e in estimates]).astype(np.float32)
-    cells = argmax_cells(normalise(torch.from_numpy(maps)).half().float())
+    cells = argmax_cells(normalise(torch.from_numpy(maps), 255.0).half().float())
     expected = cells_to_image(cells, torch.from_numpy(np.stack([e.bbox for e in estimates])), 56).numpy()
     raw = table[table["source"] == "raw"][["x", "y"]].to_numpy().reshape(FRAMES, K, 2)[:8]
     np.testing.assert_allclose(raw, expected, atol=0.006)
@@ -349,7 +349,7 @@ def test_precomputed_heatmaps_known_answer(model_file, workdir, capsys):
     t_total, true_cell, outlier = 16, (20, 30), 5
     cells = torch.tensor(true_cell).expand(t_total, K, 2).clone()
     cells[outlier] = torch.tensor([40, 10])
-    maps = render_gaussians(cells, 1.5, 56) / 255  # any positive scale: predict normalises
+    maps = render_gaussians(cells, 1.5, 56, 255.0) / 255  # any positive scale: predict normalises
     bboxes = np.tile(np.float32([100, 50, 212, 162]), (t_total, 1))  # 2 px per cell
     bboxes[:, [0, 2]] += np.arange(t_total)[:, None]  # a moving box
     detected = np.ones(t_total, bool)
@@ -506,7 +506,7 @@ def test_the_model_file_sets_step_and_c_and_a_conflicting_option_is_refused(work
     t_total = 14
     cells = torch.tensor((20, 30)).expand(t_total, K, 2).clone()
     npz = workdir / "stepped.npz"
-    np.savez(npz, heatmaps=(render_gaussians(cells, 1.5, 56) / 255).numpy().astype(np.float16),
+    np.savez(npz, heatmaps=(render_gaussians(cells, 1.5, 56, 255.0) / 255).numpy().astype(np.float16),
              bboxes=np.tile(np.float32([100, 50, 212, 162]), (t_total, 1)), detected=np.ones(t_total, bool))
     video = workdir / "stepped.mp4"
     write_mp4(video, [np.zeros((64, 64, 3), np.uint8)] * t_total, fps=25)

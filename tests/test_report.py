@@ -165,11 +165,11 @@ def test_latex_is_escaped_and_grouped():
 
 def test_run_tables_of_the_evaluate_stage_say_feed_targets_in_name_and_header():
     val = {"identity_pck_005": 20.0, "model_feed_targets_pck_005": 95.0, "savgol_pck_005": 21.0}
-    results, parts = run_tables(val, val, {}, "conv3d", feed_targets=True)
+    results, parts = run_tables(val, val, {}, "conv3d", feed_targets=True, normaliser="torso", size=56)
     assert results.name == "results_feed_targets" and parts.name == "per_keypoint_feed_targets"
     assert "conv3d (fed targets)" in results.rows and results.values[1][0] == 95.0
     assert results.to_csv().startswith("# [FEED_TARGETS]")
-    honest, _ = run_tables({"model_pck_005": 30.0}, {}, {}, "conv3d", feed_targets=False)
+    honest, _ = run_tables({"model_pck_005": 30.0}, {}, {}, "conv3d", feed_targets=False, normaliser="torso", size=56)
     assert honest.name == "results" and honest.values[1][0] == 30.0 and honest.values[5 + 1][0] is None
     assert [label for label, _ in honest.sections] == ["Validation", "Test"]
 
@@ -186,7 +186,8 @@ def test_run_tables_put_broken_and_fixed_beside_pck_and_add_the_held_out_domain(
                 metrics[metric_key(f"{row}_fixed", t)] = extra * 1.5
         return metrics
     per_keypoint = {metric_key(f"{s}_model_pck", 0.2, part): 50.0 + n for n, s in enumerate(("val", "test", "ood")) for part, _ in kp.PARTS}
-    results, parts = run_tables(split(10), split(20), per_keypoint, "conv3d", feed_targets=False, ood=split(30))
+    results, parts = run_tables(split(10), split(20), per_keypoint, "conv3d", feed_targets=False, ood=split(30),
+                                    normaliser="torso", size=56)
     assert results.columns == ["PCK@0.05", "broken@0.05", "fixed@0.05", "PCK@0.1", "broken@0.1", "fixed@0.1",
                                "PCK@0.2", "broken@0.2", "fixed@0.2"]
     assert results.sections == [("Validation", 6), ("Test", 6), ("Held-out domain (ood)", 6)]

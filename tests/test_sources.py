@@ -20,8 +20,8 @@ from climbpose.data.preprocess import preprocess_video
 from climbpose.data.sources import SourceError, brace, climbalong, penn_action
 from climbpose.data.sources.annotations import keypoint_array, read_annotation_file
 from climbpose.data.sources.finetuning import frame_image
-from climbpose.data.sources.layout import COCO17, split_at_gaps, to_project_layout
-from climbpose.data.sources.pretraining import pretraining_data, synthetic_sequences
+from climbpose.data.sources.layout import COCO17, to_project_layout
+from climbpose.data.sources.pretraining import pretraining_data, split_at_gaps, synthetic_sequences
 from climbpose.core.keypoints import INDEX, K, NAMES
 from climbpose.train.batches import NoiseSpec
 from climbpose.train.data import pretraining_windows
@@ -236,7 +236,7 @@ def test_penn_action_label_file(tmp_path):
     vis = np.ones((t, 13))
     vis[:, 5] = 0  # left wrist hidden
     write_penn_action_label(tmp_path / "labels" / "0007.mat", x, y, vis, np.array([[1, 2, 101, 202]] * (t - 1)))
-    video = penn_action.load_penn_action(tmp_path)[0]
+    video = penn_action.load_video(penn_action.label_files(tmp_path)[0])
     assert (video.name, video.action, video.train) == ("0007", "squats", True)
     assert video.keypoints.shape == (t, K, 3)
     np.testing.assert_array_equal(video.keypoints[0, INDEX["nose"]], [9, 14, 1])  # head -> nose, minus 1
@@ -254,7 +254,7 @@ def test_brace_segment_file(tmp_path):
                                {10: joints, 11: joints + 1, 13: joints}, boxes={10: [5, 6, 10, 20, 1.0]})
     (tmp_path / "shot_boundaries.json").write_text("{}")  # BRACE's other JSON is not a segment
     assert brace.segment_files(tmp_path) == [path]
-    segment = brace.load_brace(tmp_path)[0]
+    segment = brace.load_segment(path)
     assert (segment.video_id, segment.movement, segment.first_frame) == ("abc_DEF-1", "powermove", 10)
     assert segment.keypoints.shape == (4, K, 3)
     assert np.isnan(segment.keypoints[2, :, :2]).all()  # frame 12 is not in the file

@@ -10,6 +10,14 @@ from hypothesis import strategies as st
 from climbpose.data.split import SETS, split_windows
 from climbpose.data.windows import disjoint_windows, valid_windows, window_frames, window_span
 
+SPLIT_PARAMS = {"fractions": (0.6, 0.2, 0.2), "seed": 0, "by": "frames", "block": 30}  # params.yaml's split
+
+
+def make_split(masks, k: int, step: int, **changes):
+    """`split_windows` with params.yaml's split settings, except those given."""
+    return split_windows(masks, k, step, **{**SPLIT_PARAMS, **changes})
+
+
 # ---------------------------------------------------------------- windows
 
 
@@ -107,7 +115,7 @@ def test_split_invariants(lengths, p_usable, k, step, seed, by, block):
     rng = np.random.default_rng(seed)
     masks = [rng.random(n) < p_usable for n in lengths]
     try:
-        split = split_windows(masks, k, step, seed=seed, by=by, block=block)
+        split = make_split(masks, k, step, seed=seed, by=by, block=block)
     except ValueError as err:  # only the documented refusals
         assert any(s in str(err) for s in ("too few windows", "longer than every video", "no valid window"))
         return
@@ -119,7 +127,7 @@ def test_split_invariants(lengths, p_usable, k, step, seed, by, block):
 def test_split_fractions_on_a_large_example():
     masks = large_masks()
     for by in ("frames", "videos"):
-        split = split_windows(masks, 5, 1, seed=3, by=by)
+        split = make_split(masks, 5, 1, seed=3, by=by)
         check_split(split, masks, 5, 1)
         usable = np.array([split.summary[f"usable_{n}"] for n in SETS], dtype=float)
         covered = np.array([split.summary[f"frames_{n}"] for n in SETS], dtype=float)
@@ -132,18 +140,18 @@ def test_split_fractions_on_a_large_example():
 
 def test_split_other_fractions_and_an_empty_set():
     masks = large_masks(seed=1)
-    split = split_windows(masks, 5, 1, fractions=(0.5, 0.3, 0.2), seed=0)
+    split = make_split(masks, 5, 1, fractions=(0.5, 0.3, 0.2), seed=0)
     usable = np.array([split.summary[f"usable_{n}"] for n in SETS], dtype=float)
     assert np.abs(usable / usable.sum() - [0.5, 0.3, 0.2]).max() < 0.01
-    no_test = split_windows(masks, 5, 1, fractions=(0.8, 0.2, 0.0), seed=0)
+    no_test = make_split(masks, 5, 1, fractions=(0.8, 0.2, 0.0), seed=0)
     assert len(no_test.test) == 0 and len(no_test.val) > 0
 
 
 def test_split_is_deterministic_and_seeded():
     masks = large_masks(10)
-    a = split_windows(masks, 5, 2, seed=5)
-    b = split_windows([m.copy() for m in masks], 5, 2, seed=5)
-    c = split_windows(masks, 5, 2, seed=6)
+    a = make_split(masks, 5, 2, seed=5)
+    b = make_split([m.copy() for m in masks], 5, 2, seed=5)
+    c = make_split(masks, 5, 2, seed=6)
     for name in SETS:
         assert np.array_equal(a.rows[name], b.rows[name])
     assert a.summary == b.summary
@@ -152,14 +160,14 @@ def test_split_is_deterministic_and_seeded():
 
 def test_split_frames_are_assigned_the_same_for_full_and_half_rate():
     masks = large_masks(10)
-    full = split_windows(masks, 5, 1, seed=2)
-    half = split_windows(masks, 5, 2, seed=2)
+    full = make_split(masks, 5, 1, seed=2)
+    half = make_split(masks, 5, 2, seed=2)
     check_split(half, masks, 5, 2)
     assert all(np.array_equal(f, h) for f, h in zip(full.frame_set, half.frame_set))
 
 
 def test_split_half_rate_keeps_interleaved_validation_windows():
-    split = split_windows([np.ones(300, dtype=bool)], 5, 2, seed=0, block=30)
+    split = make_split([np.ones(300, dtype=bool)], 5, 2, seed=0, block=30)
     starts = set(split.val[:, 1].tolist())
     assert any(t + 1 in starts for t in starts)  # windows t and t+1 share no frame: both kept
     check_split(split, [np.ones(300, dtype=bool)], 5, 2)
@@ -167,7 +175,7 @@ def test_split_half_rate_keeps_interleaved_validation_windows():
 
 def test_split_by_videos_keeps_each_video_in_one_set():
     masks = large_masks(12)
-    split = split_windows(masks, 5, 1, seed=0, by="videos")
+    split = make_split(masks, 5, 1, seed=0, by="videos")
     check_split(split, masks, 5, 1)
     videos = [set(split.rows[n][:, 0].tolist()) for n in SETS]
     assert not (videos[0] & videos[1] or videos[0] & videos[2] or videos[1] & videos[2])
@@ -176,14 +184,14 @@ def test_split_by_videos_keeps_each_video_in_one_set():
 
 def test_split_refusals():
     with pytest.raises(ValueError, match="longer than every video"):
-        split_windows([np.ones(4, bool), np.ones(3, bool)], 5, 1)
+        make_split([np.ones(4, bool), np.ones(3, bool)], 5, 1)
     with pytest.raises(ValueError, match="too few windows"):
-        split_windows([np.ones(100, bool), np.ones(100, bool)], 5, 1, by="videos")  # 2 videos, 3 sets
+        make_split([np.ones(100, bool), np.ones(100, bool)], 5, 1, by="videos")  # 2 videos, 3 sets
     with pytest.raises(ValueError, match="too few windows"):
-        split_windows([np.ones(40, bool)], 5, 1, block=30)  # a single block
+        make_split([np.ones(40, bool)], 5, 1, block=30)  # a single block
     with pytest.raises(ValueError, match="no valid window"):
-        split_windows([np.tile([True, True, False], 40)], 5, 1)
+        make_split([np.tile([True, True, False], 40)], 5, 1)
     with pytest.raises(ValueError, match="fractions"):
-        split_windows([np.ones(100, bool)], 5, 1, fractions=(0.6, 0.3, 0.3))
+        make_split([np.ones(100, bool)], 5, 1, fractions=(0.6, 0.3, 0.3))
     with pytest.raises(ValueError, match="block"):
-        split_windows([np.ones(100, bool)], 5, 2, block=8)
+        make_split([np.ones(100, bool)], 5, 2, block=8)

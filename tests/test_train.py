@@ -120,7 +120,7 @@ def test_non_finite_loss_names_epoch_and_batch(tmp_path):
     model = new_model("conv3d", seed=0, size=SIZE, window=5, device=torch.device("cpu"))
     with torch.no_grad():
         model.conv.weight.fill_(float("nan"))
-    recipe = Recipe(lr=1e-3, batch_size=4, max_epochs=1, windows_per_epoch=8)
+    recipe = Recipe(lr=1e-3, batch_size=4, max_epochs=1, windows_per_epoch=8, select_threshold=0.2)
     with pytest.raises(TrainingError, match=r"loss became nan at epoch 1, batch 0"):
         fit(model, windows("heatmaps", 1), windows("heatmaps", 2), recipe, CheckpointDir(tmp_path, "x"), seed=0, size=SIZE)
 
@@ -142,7 +142,7 @@ class FailsAtCall(torch.nn.Module):
 def test_a_non_finite_loss_after_the_first_read_back_still_names_its_batch(tmp_path, monkeypatch):
     # Losses are read back in groups of READ_BACK_EVERY steps: the error must still name the batch.
     monkeypatch.setattr(loop, "READ_BACK_EVERY", 4)
-    recipe = Recipe(lr=1e-3, batch_size=1, max_epochs=1, windows_per_epoch=0)
+    recipe = Recipe(lr=1e-3, batch_size=1, max_epochs=1, windows_per_epoch=0, select_threshold=0.2)
     with pytest.raises(TrainingError, match=r"loss became nan at epoch 1, batch 6;"):
         fit(FailsAtCall(failing=6), windows("heatmaps", 1), windows("heatmaps", 2), recipe,
             CheckpointDir(tmp_path, "x"), seed=0, size=SIZE)
@@ -151,7 +151,7 @@ def test_a_non_finite_loss_after_the_first_read_back_still_names_its_batch(tmp_p
 def test_compiled_training_matches_eager_training(tmp_path):
     def train(compile_model: bool):
         model = new_model("conv3d", seed=0, size=SIZE, window=5, device=torch.device("cpu"))
-        recipe = Recipe(lr=1e-3, batch_size=4, max_epochs=2, windows_per_epoch=12)
+        recipe = Recipe(lr=1e-3, batch_size=4, max_epochs=2, windows_per_epoch=12, select_threshold=0.2)
         return fit(model, windows("heatmaps", 1), windows("heatmaps", 2), recipe,
                    CheckpointDir(tmp_path / str(compile_model), "run"), seed=0, size=SIZE, compile_model=compile_model)
 
@@ -165,7 +165,7 @@ def test_zero_epochs_keep_the_initial_weights_and_validate_once(tmp_path):
     """pretrain.max_epochs 0: the model goes to finetuning as initialised (conv3d_depthwise: the identity)."""
     model = new_model("conv3d_depthwise", seed=0, size=SIZE, window=5, device=torch.device("cpu"))
     initial = {k: v.clone() for k, v in model.state_dict().items()}
-    recipe = Recipe(lr=1e-3, batch_size=4, max_epochs=0, windows_per_epoch=8)
+    recipe = Recipe(lr=1e-3, batch_size=4, max_epochs=0, windows_per_epoch=8, select_threshold=0.2)
     weights, history = fit(model, windows("heatmaps", 1), windows("heatmaps", 2), recipe, CheckpointDir(tmp_path, "x"),
                            seed=0, size=SIZE)
     assert [r["epoch"] for r in history] == [0] and history[0]["windows"] == 0

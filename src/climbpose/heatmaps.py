@@ -23,7 +23,6 @@ from torch import Tensor
 
 __all__ = [
     "FLUSH_BELOW",
-    "HEATMAP_SIZE",
     "MASS",
     "add_keypoint_noise",
     "argmax_cells",
@@ -35,7 +34,6 @@ __all__ = [
     "to_box_cells",
 ]
 
-HEATMAP_SIZE = 56  # the thesis estimator's native output (SPEC 1.2)
 MASS = 255.0  # c: every non-empty map sums to this (SPEC 1.2)
 
 # Intel CPUs handle subnormal floats (|x| < 1.18e-38 in float32) in microcode, about 100x slower
@@ -80,7 +78,7 @@ def flush_tiny(t: Tensor, floor: float = FLUSH_BELOW) -> Tensor:
     return torch.nn.functional.threshold(t, floor, 0.0)
 
 
-def normalise(maps: TensorLike, c: float = MASS) -> Tensor:
+def normalise(maps: TensorLike, c: float) -> Tensor:
     """Clip negative values to 0, then scale each map (last two dims) to sum to `c`.
 
     A map whose clipped sum is 0 stays all zero (no NaN). Values below FLUSH_BELOW after scaling
@@ -104,7 +102,7 @@ def normalise(maps: TensorLike, c: float = MASS) -> Tensor:
     return flush_tiny(clipped.div_(safe).mul_(c))
 
 
-def to_box_cells(keypoints_xy: TensorLike, bboxes: TensorLike, size: Size = HEATMAP_SIZE) -> tuple[Tensor, Tensor]:
+def to_box_cells(keypoints_xy: TensorLike, bboxes: TensorLike, size: Size) -> tuple[Tensor, Tensor]:
     """Map image-pixel keypoints (..., K, 2) into the grid over boxes (..., 4) = (x1, y1, x2, y2).
 
     x' = (x - x1) * W / (x2 - x1) and y' = (y - y1) * H / (y2 - y1), rounded to the nearest
@@ -134,7 +132,7 @@ def to_box_cells(keypoints_xy: TensorLike, bboxes: TensorLike, size: Size = HEAT
     return cells, inside
 
 
-def cells_to_image(cells: TensorLike, bboxes: TensorLike, size: Size = HEATMAP_SIZE) -> Tensor:
+def cells_to_image(cells: TensorLike, bboxes: TensorLike, size: Size) -> Tensor:
     """Inverse of `to_box_cells` without the rounding: grid cells (..., K, 2) -> image pixels.
 
     Cell column j maps to x = x1 + j * (x2 - x1) / W (same for rows), the grid convention that
@@ -169,9 +167,9 @@ def _profile(centre: Tensor, inv_two_var: Tensor, n: int) -> Tensor:
 
 def render_gaussians(
     cells: TensorLike,
-    sigma: SigmaLike = 1.0,
-    size: Size = HEATMAP_SIZE,
-    c: float = MASS,
+    sigma: SigmaLike,
+    size: Size,
+    c: float,
     present: TensorLike | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> Tensor:
@@ -218,9 +216,10 @@ def ground_truth_maps(
     keypoints_xy: TensorLike,
     bboxes: TensorLike,
     present: TensorLike | None = None,
-    size: Size = HEATMAP_SIZE,
-    sigma: SigmaLike = 1.0,
-    c: float = MASS,
+    *,
+    size: Size,
+    sigma: SigmaLike,
+    c: float,
 ) -> tuple[Tensor, Tensor]:
     """SPEC 1.2's ground truth in one call: image keypoints and boxes -> (maps, cells).
 
@@ -253,7 +252,8 @@ def add_keypoint_noise(
     cells: TensorLike,
     std: SigmaLike,
     generator: torch.Generator | None = None,
-    size: Size = HEATMAP_SIZE,
+    *,
+    size: Size,
 ) -> Tensor:
     """SPEC 1.4's pretraining noise: move each cell (..., K, 2) by a Gaussian offset, round, clamp.
 

@@ -38,6 +38,10 @@ def _require(ok: bool, message: str) -> None:
         raise ParamsError(f"params.yaml: {message}")
 
 
+def _require_one_of(what: str, value: str, choices: tuple[str, ...]) -> None:
+    _require(value in choices, f"{what} '{value}' is not one of {', '.join(choices)}")
+
+
 @dataclass(frozen=True)
 class SynthesizeParams:
     """The embedded default dataset: procedurally rendered climbing videos."""
@@ -81,7 +85,7 @@ class DataParams:
     frame_number_base: int
 
     def validate(self) -> None:
-        _require(self.source in DATA_SOURCES, f"data.source '{self.source}' is not one of {', '.join(DATA_SOURCES)}")
+        _require_one_of("data.source", self.source, DATA_SOURCES)
         _require(bool(self.dir.strip()), "data.dir must name a folder")
         # Path() drops a trailing slash and a leading "./", so those spellings count as the same folder.
         synthetic = Path(self.dir).as_posix() == SYNTHETIC_DIR
@@ -109,7 +113,7 @@ class EstimatorParams:
     precomputed_dir: str
 
     def validate(self) -> None:
-        _require(self.name in ESTIMATORS, f"estimator.name '{self.name}' is not one of {', '.join(ESTIMATORS)}")
+        _require_one_of("estimator.name", self.name, ESTIMATORS)
         _require(0.0 <= self.box_margin <= 1.0, "estimator.box_margin must be in [0, 1]")
         _require(self.name != "precomputed" or bool(self.precomputed_dir), "estimator.precomputed_dir is required with estimator.name=precomputed")
 
@@ -156,7 +160,7 @@ class SplitParams:
         for name in ("train", "val", "test"):
             _require(0.0 < getattr(self, name) < 1.0, f"split.{name} must be in (0, 1)")
         _require(abs(self.train + self.val + self.test - 1.0) < 1e-6, "split.train + split.val + split.test must sum to 1")
-        _require(self.by in ("frames", "videos"), f"split.by '{self.by}' is not one of frames, videos")
+        _require_one_of("split.by", self.by, ("frames", "videos"))
         _require(self.block >= 1, "split.block must be >= 1")
 
 
@@ -174,7 +178,7 @@ class EvaluateParams:
     cost_batch_size: int
 
     def validate(self) -> None:
-        _require(self.normaliser in ("torso", "bbox"), f"evaluate.normaliser '{self.normaliser}' is not one of torso, bbox")
+        _require_one_of("evaluate.normaliser", self.normaliser, ("torso", "bbox"))
         _require(len(self.savgol_windows) > 0 and all(w >= 3 and w % 2 == 1 for w in self.savgol_windows),
                  "evaluate.savgol_windows must be odd lengths >= 3")
         _require(len(self.savgol_polyorders) > 0 and all(p >= 0 for p in self.savgol_polyorders), "evaluate.savgol_polyorders must be >= 0")
@@ -205,9 +209,9 @@ class PretrainParams:
     def validate(self) -> None:
         _require(len(self.sources) > 0, "pretrain.sources must list at least one source")
         for name in self.skip_models:
-            _require(name in MODEL_NAMES, f"pretrain.skip_models: '{name}' is not one of {', '.join(MODEL_NAMES)}")
+            _require_one_of("pretrain.skip_models:", name, MODEL_NAMES)
         for source in self.sources:
-            _require(source in PRETRAIN_SOURCES, f"pretrain.sources: '{source}' is not one of {', '.join(PRETRAIN_SOURCES)}")
+            _require_one_of("pretrain.sources:", source, PRETRAIN_SOURCES)
         _require(len(set(self.sources)) == len(self.sources), "pretrain.sources lists a source twice")
         _require(bool(self.penn_action_dir.strip()) and bool(self.brace_dir.strip()),
                  "pretrain.penn_action_dir and pretrain.brace_dir must name folders (dvc.yaml depends on them)")
@@ -252,8 +256,8 @@ class TrainParams:
     nproc: int
 
     def validate(self) -> None:
-        _require(self.device in DEVICES, f"train.device '{self.device}' is not one of {', '.join(DEVICES)}")
-        _require(self.precision in ("fp32", "bf16"), f"train.precision '{self.precision}' is not one of fp32, bf16")
+        _require_one_of("train.device", self.device, DEVICES)
+        _require_one_of("train.precision", self.precision, ("fp32", "bf16"))
         _require(self.lr_patience >= 1 and self.stop_patience >= 1, "train.lr_patience and train.stop_patience must be >= 1")
         _require(0.0 < self.lr_factor < 1.0, "train.lr_factor must be in (0, 1)")
         _require(self.nproc >= 1, "train.nproc must be >= 1")
@@ -280,7 +284,7 @@ class Params:
     evaluate: EvaluateParams
 
     def validate(self) -> None:
-        _require(self.model in MODEL_NAMES, f"model '{self.model}' is not one of {', '.join(MODEL_NAMES)}")
+        _require_one_of("model", self.model, MODEL_NAMES)
         _require(self.experiment in (1, 2, 3), f"experiment must be 1, 2 or 3, not {self.experiment}")
         _require(self.s in (1, 2), f"s must be 1 or 2, not {self.s}")
         for section in fields(self):

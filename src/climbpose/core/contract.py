@@ -16,7 +16,6 @@ PART_THRESHOLD = 0.2  # per-body-part tables (Tables 3/4)
 PRETRAIN_SELECT_THRESHOLD = 0.2  # the kept pretraining epoch: best validation PCK@0.2 (SPEC 1.5)
 FINETUNE_SELECT_THRESHOLD = 0.05  # the kept finetuning epoch: best validation PCK@0.05 (SPEC 1.5)
 
-SPLITS: tuple[str, ...] = ("train", "val", "test")
 EVAL_SPLITS: tuple[str, ...] = ("val", "test", "ood")  # ood: the held-out rendering domain
 
 THESIS_MODELS: tuple[str, ...] = ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat")

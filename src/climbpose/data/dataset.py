@@ -91,9 +91,3 @@ def read_split_rows(path: str | Path, names: tuple[str, ...]) -> np.ndarray:
     except (KeyError, TypeError, ValueError) as error:  # a missing column or video, a non-integer
         raise DataError(f"{path}: malformed split file ({type(error).__name__}: {error}); run the split stage again") from None
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
-
-
-def window_frame_indices(rows: np.ndarray, offsets: np.ndarray, window: int) -> np.ndarray:
-    """(N, window) flat frame indices of split rows (video index, start, step)."""
-    video, start, step = rows[:, 0], rows[:, 1], rows[:, 2]
-    return offsets[video][:, None] + start[:, None] + step[:, None] * np.arange(window)[None, :]

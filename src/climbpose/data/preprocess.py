@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from climbpose.data.checks import nonempty_boxes
 from climbpose.heatmaps import ground_truth_maps, normalise
 
 
@@ -24,7 +25,7 @@ def preprocess_video(
     (annotated, in a frame with a person box: the only keypoints that are scored or trained on), `usable` (T,) (frames that windows may contain) and `bboxes`.
     """
     size = heatmaps.shape[-1]
-    usable = detected.astype(bool) & (bboxes[:, 2] > bboxes[:, 0]) & (bboxes[:, 3] > bboxes[:, 1])
+    usable = detected.astype(bool) & nonempty_boxes(bboxes)
     # Frames without a box get a dummy unit box so the mapping stays finite; they are masked out.
     safe_boxes = np.where(usable[:, None], bboxes, np.array([0.0, 0.0, 1.0, 1.0], dtype=np.float32))
     xy = keypoints[..., :2]

@@ -113,12 +113,12 @@ def _set_windows(masks: Sequence[np.ndarray], frame_set: Sequence[np.ndarray], k
 
 def split_windows(
     usable: Sequence[ArrayLike],
-    k: int = 5,
-    step: int = 1,
-    fractions: Sequence[float] = (0.6, 0.2, 0.2),
-    seed: int = 0,
-    by: Literal["frames", "videos"] = "frames",
-    block: int = 30,
+    k: int,
+    step: int,
+    fractions: Sequence[float],
+    seed: int,
+    by: Literal["frames", "videos"],
+    block: int,
     n_trials: int = 16,
 ) -> Split:
     """Split the windows of several videos into train/val/test (SPEC 1.6).

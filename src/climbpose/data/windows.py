@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["disjoint_windows", "valid_windows", "window_frames", "window_span"]
+__all__ = ["disjoint_windows", "true_runs", "valid_windows", "window_frames", "window_span"]
 
 
 def _check(k: int, step: int) -> None:
@@ -27,19 +27,23 @@ def _mask(usable: ArrayLike) -> np.ndarray:
     return mask
 
 
-def window_span(k: int, step: int = 1) -> int:
+def window_span(k: int, step: int) -> int:
     """Frames from a window's first to its last frame inclusive: (k-1)*step + 1."""
     _check(k, step)
     return (int(k) - 1) * int(step) + 1
 
 
-def window_frames(start: ArrayLike, k: int = 5, step: int = 1) -> np.ndarray:
-    """Frame indices of windows: start (...) -> (..., k) int64, start + step * [0, ..., k-1]."""
-    _check(k, step)
-    return np.asarray(start, dtype=np.int64)[..., None] + int(step) * np.arange(int(k), dtype=np.int64)
+def window_frames(start: ArrayLike, k: int, step: ArrayLike) -> np.ndarray:
+    """Frame indices of windows: start (...) -> (..., k) int64, start + step * [0, ..., k-1].
+
+    `step` is one step for all windows or one per window (split rows carry their own).
+    """
+    steps = np.asarray(step, dtype=np.int64)
+    _check(k, steps.min() if steps.size else 1)
+    return np.asarray(start, dtype=np.int64)[..., None] + steps[..., None] * np.arange(int(k), dtype=np.int64)
 
 
-def valid_windows(usable: ArrayLike, k: int = 5, step: int = 1) -> np.ndarray:
+def valid_windows(usable: ArrayLike, k: int, step: int) -> np.ndarray:
     """Every start t (ascending, int64) whose window lies inside the video and is all usable."""
     mask = _mask(usable)
     n = len(mask) - window_span(k, step) + 1
@@ -52,14 +56,14 @@ def valid_windows(usable: ArrayLike, k: int = 5, step: int = 1) -> np.ndarray:
     return np.flatnonzero(ok).astype(np.int64)
 
 
-def _true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Starts and lengths of the runs of True in a 1-D bool array."""
     edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
     starts = np.flatnonzero(edges == 1)
     return starts, np.flatnonzero(edges == -1) - starts
 
 
-def disjoint_windows(usable: ArrayLike, k: int = 5, step: int = 1) -> np.ndarray:
+def disjoint_windows(usable: ArrayLike, k: int, step: int) -> np.ndarray:
     """A largest set of valid windows no two of which share a frame (ascending starts, int64).
 
     Used for validation and test, where a frame in two windows would count twice (SPEC 1.6).
@@ -75,7 +79,7 @@ def disjoint_windows(usable: ArrayLike, k: int = 5, step: int = 1) -> np.ndarray
     k, step = int(k), int(step)
     found = []
     for r in range(min(step, len(mask))):
-        run_starts, run_lengths = _true_runs(mask[r::step])
+        run_starts, run_lengths = true_runs(mask[r::step])
         per_run = run_lengths // k
         # Expand run starts into their windows without a Python loop: j-th window of a run
         # starts k*j entries after the run.

@@ -13,7 +13,7 @@ Adding an estimator (say a user's TorchScript model) is a small subclass plus on
         def __call__(self, frame): ...          # -> FrameEstimate
 
 and import its module in `climbpose/estimator/__init__.py` so the decorator runs;
-`make_estimator("torchscript", path=...)` then builds it. `regions.resample_to_box` and
+`make_estimator("torchscript", path=...)` then builds it. `regions.resample_hwc` and
 `regions.person_box` help an estimator whose maps live in some other crop.
 """
 

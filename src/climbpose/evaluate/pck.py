@@ -22,7 +22,7 @@ import numpy as np
 from climbpose.core import keypoints as kp
 from climbpose.core.contract import THRESHOLDS, metric_key
 
-__all__ = ["PCKCounts", "PCKResult", "PairScores", "pck", "pck_counts", "pair_scores"]
+__all__ = ["PCKCounts", "PCKResult", "PairScores", "pair_scores"]
 
 Normaliser = Literal["torso", "bbox"]
 BoxSize = Union[int, tuple[int, int]]
@@ -151,7 +151,7 @@ def pair_scores(
     truth, frames lacking any of those four skipped. "bbox": max(H, W) of the heatmap grid,
     `box_size` (an int for a square grid, or (H, W)); every frame with a present keypoint counts.
     Non-finite predictions count as wrong. The coordinate order ((x, y) or (row, col)) does
-    not matter as long as pred and gt share it.
+    not matter as long as pred and gt share it. PCK in one call: `pair_scores(...).counts().result()`.
     """
     pred = np.asarray(pred, dtype=np.float64)
     gt = np.asarray(gt, dtype=np.float64)
@@ -181,27 +181,3 @@ def pair_scores(
     with np.errstate(invalid="ignore"):
         hit = (dist[None] <= limit) & scored[None]  # NaN compares False: counted wrong
     return PairScores(tuple(float(t) for t in thr), hit, scored, norm, frame_ok)
-
-
-def pck_counts(
-    pred: np.ndarray,
-    gt: np.ndarray,
-    gt_present: np.ndarray,
-    thresholds: Sequence[float] = THRESHOLDS,
-    normaliser: Normaliser = "torso",
-    box_size: BoxSize | None = None,
-) -> PCKCounts:
-    """Count PCK statistics: `pair_scores(...).counts()` (see `pair_scores` for the rules)."""
-    return pair_scores(pred, gt, gt_present, thresholds, normaliser, box_size).counts()
-
-
-def pck(
-    pred: np.ndarray,
-    gt: np.ndarray,
-    gt_present: np.ndarray,
-    thresholds: Sequence[float] = THRESHOLDS,
-    normaliser: Normaliser = "torso",
-    box_size: BoxSize | None = None,
-) -> PCKResult:
-    """PCK of SPEC 1.7 in one call: `pck_counts(...).result()` (see both for the rules)."""
-    return pck_counts(pred, gt, gt_present, thresholds, normaliser, box_size).result()

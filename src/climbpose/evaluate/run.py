@@ -23,9 +23,9 @@ import torch
 from climbpose.data.dataset import format_split_rows, load_frame_store
 from climbpose.evaluate.cost import device_name, inference_cost
 from climbpose.evaluate.filters import FilterModel, choose, filter_grid
-from climbpose.evaluate.ood import load_ood_store, ood_rows
+from climbpose.evaluate.ood import OOD_DIR, load_ood_store, ood_rows
 from climbpose.core.contract import EVAL_SPLITS, PART_THRESHOLD, THRESHOLDS, headline_keys, metric_key
-from climbpose.evaluate.pck import pck
+from climbpose.evaluate.pck import pair_scores
 from climbpose.evaluate.rows import score_split, window_cells
 from climbpose.core.io import atomic_dir, write_json, write_text
 from climbpose.models import Identity, build_model
@@ -63,7 +63,7 @@ def choose_filters(params, coordinates, rate: float) -> tuple[dict, list[list]]:
     for kind, specs in grid.items():
         def score(spec):
             cells = window_cells(FilterModel(spec, rate), coordinates, BATCH, params.seed)
-            result = pck(cells.pred, cells.gt, cells.present, THRESHOLDS, p.normaliser, params.heatmaps.size)
+            result = pair_scores(cells.pred, cells.gt, cells.present, THRESHOLDS, p.normaliser, params.heatmaps.size).counts().result()
             return tuple(result.pck(t) for t in THRESHOLDS)
         chosen[kind], scored = choose(specs, score)
         rows += [[kind, str(spec), *(f"{v:.4f}" for v in value), int(spec == chosen[kind])] for spec, value in scored]
@@ -81,7 +81,7 @@ def _timing_inputs(windows, batch_size: int) -> tuple[torch.Tensor, torch.Tensor
 
 
 def evaluate_run(params, model_path: str | Path = "models/finetuned.pt", preprocessed: str | Path = "data/preprocessed",
-                 split_dir: str | Path = "data/split", ood_dir: str | Path = "data/ood/preprocessed") -> Evaluation:
+                 split_dir: str | Path = "data/split", ood_dir: str | Path = OOD_DIR) -> Evaluation:
     """Score the model file and the baselines on validation, test and the held-out domain."""
     p, h = params.evaluate, params.heatmaps
     device = resolve_device(params.train.device)

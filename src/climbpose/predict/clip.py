@@ -21,9 +21,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from climbpose.data.checks import nonempty_boxes
 from climbpose.estimator.base import Estimator
 from climbpose.estimator.precomputed import Precomputed
-from climbpose.heatmaps import MASS, argmax_cells, cells_to_image, normalise
+from climbpose.heatmaps import argmax_cells, cells_to_image, normalise
 from climbpose.core.keypoints import K
 from climbpose.models import model_inputs as read_model_inputs
 from climbpose.predict.errors import PredictError
@@ -121,7 +122,7 @@ def predict_clip(
     model: nn.Module,
     payload: dict[str, Any],
     estimator: Estimator,
-    c: float = MASS,
+    c: float,
     step: int = 1,
     batch_size: int = 16,
     progress: bool = True,
@@ -150,7 +151,7 @@ def predict_clip(
         e = estimator(frame)
         estimator_seconds += time.perf_counter() - tick
         box = np.asarray(e.bbox, np.float32)
-        ok = bool(e.detected) and box[2] > box[0] and box[3] > box[1]  # preprocess's "usable"
+        ok = bool(e.detected) and bool(nonempty_boxes(box[None])[0])  # preprocess's "usable"
         detected.append(ok)
         bboxes.append(box if ok else np.zeros(4, np.float32))
         scores.append(np.asarray(e.scores, np.float32) if ok else np.full(K, np.nan, np.float32))

@@ -248,7 +248,7 @@ def verdict(metrics: dict, per_keypoint: dict, split: str, model_prefix: str, mo
 
 
 def run_tables(val: dict, test: dict, per_keypoint: dict, model: str, feed_targets: bool, ood: dict | None = None,
-               context: str = "", normaliser: str = "torso", size: int = 56) -> list[Table]:
+               context: str = "", *, normaliser: str, size: int) -> list[Table]:
     """The evaluate stage's tables for one run: a section per split (validation, test and, when
     given, the held-out domain) with PCK and each row's broken / fixed keypoints beside it at every
     threshold, and per-part PCK@0.2. Each starts with what its rows and numbers are (`context`: where

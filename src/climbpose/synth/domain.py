@@ -43,11 +43,6 @@ def draw(rng: np.random.Generator, intervals: Intervals, chooser: np.random.Gene
     return rng.uniform(lo, hi)
 
 
-def outside(value: float, intervals: Intervals) -> bool:
-    """True when `value` lies in none of the intervals (for tests and checks)."""
-    return not any(lo <= value <= hi for lo, hi in intervals)
-
-
 @dataclass(frozen=True)
 class BodyRanges:
     """Proportions. Segment lengths are anthropometric fractions of stature (body.sample_shape)
@@ -185,6 +180,3 @@ HELD_OUT = Domain(
                         pan=((0.2, 0.45),)),
     motion=MotionRanges(pace=((0.5, 0.7), (1.4, 1.8)), hip_z=((0.12, 0.2), (0.44, 0.58)), ground_share=0.5),
 )
-
-DOMAINS: dict[str, Domain] = {d.name: d for d in (TRAINING, HELD_OUT)}
-

@@ -112,17 +112,6 @@ def sample_keypoint_sequence(seed: int | np.random.Generator, n_frames: int, wid
     return simulate(seed, n_frames, width, height, fps, domain=domain, motion=motion).keypoints
 
 
-def _frame_projector(cam: Camera, t: int):
-    R_, C_, f = cam.R[t], cam.C[t], cam.f[t]
-    c = np.array([cam.cx, cam.cy])
-
-    def project(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        Xc = (P - C_) @ R_.T
-        z = np.maximum(Xc[:, 2], 1e-3)
-        return Xc[:, :2] / z[:, None] * f + c, Xc[:, 2]
-    return project
-
-
 class SynthVideo:
     """A rendered video, frame by frame: `keypoints` is available at once, frames on iteration."""
 
@@ -174,7 +163,7 @@ class SynthVideo:
     def _geom(self, t: int, k: int) -> R.FrameGeom:
         cam = self.climb.camera
         joints = self.sub_pose.joints[k]
-        project = _frame_projector(cam, t)
+        project = cam.frame_projector(t)
         uv, z = project(joints)
         to_cam = cam.C[t] - joints[J["head"]]
         return R.FrameGeom(uv=uv, z=z, ppm=cam.f[t] / np.maximum(z, 1e-3), project=project,

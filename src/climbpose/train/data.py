@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from climbpose.data.dataset import FrameStore, read_split_rows, window_frame_indices
-from climbpose.data.windows import disjoint_windows, valid_windows
+from climbpose.data.dataset import FrameStore, read_split_rows
+from climbpose.data.windows import disjoint_windows, valid_windows, window_frames
 from climbpose.heatmaps import to_box_cells
 from climbpose.train.batches import NoiseSpec, WindowSet
 
@@ -56,7 +56,7 @@ def pretraining_windows(sequences: list[np.ndarray], window: int, step: int, siz
     starts = disjoint_windows if disjoint else valid_windows
     rows = [offsets[i] + start for i, seq in enumerate(sequences)
             for start in starts(np.ones(len(seq), dtype=bool), window, step)]
-    windows = np.asarray(rows, dtype=np.int64)[:, None] + step * np.arange(window)[None, :]
+    windows = window_frames(np.asarray(rows, dtype=np.int64), window, step)
     return WindowSet(
         windows=torch.from_numpy(windows).to(device),
         target_cells=torch.from_numpy(cells).to(device),
@@ -74,7 +74,8 @@ def finetuning_windows(store: FrameStore, split: str | Path | np.ndarray, window
     ground-truth heatmaps: the thesis' evaluation defect (SPEC 1.8), for comparison only.
     """
     rows = split if isinstance(split, np.ndarray) else read_split_rows(split, store.names)
-    frames = window_frame_indices(rows, store.offsets, window)
+    # Rows are (video, start, step); a video's frames start at its offset in the flat store.
+    frames = window_frames(store.offsets[rows[:, 0]] + rows[:, 1], window, rows[:, 2])
     used, local = np.unique(frames, return_inverse=True)
 
     def take(key: str) -> torch.Tensor:

@@ -23,8 +23,9 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from climbpose.core.errors import InputError
-from climbpose.core.contract import PRETRAIN_SELECT_THRESHOLD, THRESHOLDS, metric_key
-from climbpose.evaluate.pck import PCKResult, pck_counts
+from climbpose.core.contract import THRESHOLDS, metric_key
+from climbpose.core.seeds import derived_seed
+from climbpose.evaluate.pck import PCKResult, pair_scores
 from climbpose.models import read_keypoints
 from climbpose.train.batches import WindowSet
 from climbpose.train.checkpoint import CheckpointDir
@@ -60,10 +61,10 @@ def _memory_hint(desc: str, batch_size: int, where: str) -> Iterator[None]:
 @dataclass(frozen=True)
 class Recipe:
     lr: float
-    batch_size: int = 16
-    max_epochs: int = 50
-    windows_per_epoch: int = 0  # 0: every training window in every epoch
-    select_threshold: float = PRETRAIN_SELECT_THRESHOLD
+    batch_size: int
+    max_epochs: int
+    windows_per_epoch: int  # 0: every training window in every epoch
+    select_threshold: float
     validate_first: bool = False
     lr_patience: int = 5
     stop_patience: int = 10
@@ -96,8 +97,8 @@ def evaluate_windows(model: nn.Module, windows: WindowSet, batch_size: int, seed
             output = model(batch.inputs).float()
         loss_sum += float(masked_mse(output, batch.targets, batch.present)) * len(batch.inputs)
         count += len(batch.inputs)
-        part = pck_counts(_frames(read_keypoints(model, output)), _frames(batch.target_cells), _frames(batch.present),
-                          thresholds=thresholds, normaliser=normaliser, box_size=size)
+        part = pair_scores(_frames(read_keypoints(model, output)), _frames(batch.target_cells), _frames(batch.present),
+                           thresholds=thresholds, normaliser=normaliser, box_size=size).counts()
         counts = part if counts is None else counts + part
     return loss_sum / max(count, 1), counts.result()
 
@@ -112,10 +113,6 @@ def _validate(model: nn.Module, val: WindowSet, recipe: "Recipe", seed: int, siz
 def _frames(windows: torch.Tensor) -> np.ndarray:
     """(B, T, ...) -> (B*T, ...) on the host: PCK scores every frame of every window."""
     return windows.reshape(-1, *windows.shape[2:]).cpu().numpy()
-
-
-def _epoch_seed(seed: int, epoch: int) -> int:
-    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
 
 
 def fit(
@@ -140,7 +137,7 @@ def fit(
     writes the checkpoint. `compile_model` runs the training steps through `torch.compile`
     (with CUDA graphs on a single GPU); validation and the saved weights use `model` itself.
     """
-    validation_seed = _epoch_seed(seed, 0)  # training epochs count from 1, so 0 is free for validation
+    validation_seed = derived_seed(seed, "epoch", 0)  # training epochs count from 1, so 0 is free for validation
     if recipe.max_epochs == 0 or not any(p.requires_grad for p in model.parameters()):
         # Nothing to learn (the identity function) or no epochs asked for (a model that starts where
         # the next stage should begin): one validation, recorded as epoch 0, and the weights as they are.
@@ -174,7 +171,7 @@ def fit(
 
     while not state["stopped"] and state["epoch"] < recipe.max_epochs:
         epoch = state["epoch"] + 1
-        generator = torch.Generator(device=train.device).manual_seed(_epoch_seed(seed, epoch))
+        generator = torch.Generator(device=train.device).manual_seed(derived_seed(seed, "epoch", epoch))
         model.train()
         started, loss_sum, seen, pending = time.perf_counter(), 0.0, 0, []
         total = min(len(train), recipe.windows_per_epoch or len(train))

@@ -85,8 +85,3 @@ def segment_files(directory: str | Path) -> list[Path]:
     if not files:
         raise SourceError(f"{directory}: no BRACE segment .json files (pretrain.brace_dir; README 'Your own data')")
     return files
-
-
-def load_brace(directory: str | Path) -> list[BraceSegment]:
-    """Every segment of a BRACE folder, in path order."""
-    return [load_segment(path) for path in segment_files(directory)]

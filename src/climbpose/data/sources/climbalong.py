@@ -103,11 +103,6 @@ def read_boxes(path: str | Path) -> np.ndarray:
     return narrow_floats(boxes).astype(np.float32)
 
 
-def box_ok(bboxes: np.ndarray) -> np.ndarray:
-    """(T,) bool: boxes with finite corners and positive width and height."""
-    return nonempty_boxes(bboxes)
-
-
 def first_frame_annotated(directory: str | Path, name: str) -> int:
     """How many keypoints are annotated in the first frame of a video (the thesis' selection rule)."""
     keypoints = read_targets(Path(directory) / TARGETS / f"{name}.npz")
@@ -131,7 +126,7 @@ def load_video(directory: str | Path, name: str, heatmap_size: int, cut_at_empty
     t = min(len(heatmaps), len(keypoints))
     if len(heatmaps) != len(keypoints):
         log.warning("%s: %d input frames but %d target frames; using the first %d", name, len(heatmaps), len(keypoints), t)
-    detected = box_ok(bboxes[:t])
+    detected = nonempty_boxes(bboxes[:t])
     if cut_at_empty_box and not detected.all():
         t = int(np.argmin(detected))  # the first empty box
         detected = detected[:t]

@@ -72,15 +72,3 @@ def mark_missing(keypoints: np.ndarray, annotated: np.ndarray) -> np.ndarray:
     keypoints[~annotated, :2] = np.nan
     keypoints[~annotated, 2] = 0.0
     return keypoints
-
-
-def split_at_gaps(keypoints: np.ndarray, min_length: int = 1) -> list[np.ndarray]:
-    """Cut a (T, 25, 3) sequence at frames without any annotated keypoint.
-
-    Such frames have no box to map into (SPEC 1.4's box is the tight box of the annotated
-    keypoints), so windows must not contain them. Returns the runs of at least `min_length` frames.
-    """
-    has_any = np.isfinite(keypoints[..., :2]).all(axis=-1).any(axis=-1)
-    edges = np.diff(np.concatenate(([0], has_any.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return [keypoints[a:b] for a, b in zip(starts, ends) if b - a >= min_length]

@@ -87,8 +87,3 @@ def label_files(directory: str | Path) -> list[Path]:
     if not files:
         raise SourceError(f"{folder}: no Penn Action .mat label files (pretrain.penn_action_dir; README 'Your own data')")
     return files
-
-
-def load_penn_action(directory: str | Path) -> list[PennActionVideo]:
-    """Every video of a Penn Action folder, in file-name order."""
-    return [load_video(path) for path in label_files(directory)]

@@ -18,14 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from climbpose.core.seeds import derived_seed, stream
 from climbpose.data.sources import SourceError
-from climbpose.data.sources.layout import split_at_gaps
-
-# Offset so pretraining motions never reuse the seeds of the rendered videos.
-SEQUENCE_SEED_OFFSET = 1_000_000
-# Seed streams of the dataset splits, apart from every other use of params' seed; fixed per
-# dataset so listing the sources in another order does not change a dataset's split.
-SPLIT_SEEDS = {"penn_action": 2_000_001, "brace": 2_000_002}
+from climbpose.data.windows import true_runs
 
 
 @dataclass
@@ -36,11 +31,21 @@ class PretrainingData:
     counts: dict[str, int] = field(default_factory=dict)  # flat: <source>_train / <source>_val sequences
 
 
+def split_at_gaps(keypoints: np.ndarray, min_length: int = 1) -> list[np.ndarray]:
+    """Cut a (T, 25, 3) sequence at frames without any annotated keypoint.
+
+    Such frames have no box to map into (SPEC 1.4's box is the tight box of the annotated
+    keypoints), so windows must not contain them. Returns the runs of at least `min_length` frames.
+    """
+    starts, lengths = true_runs(np.isfinite(keypoints[..., :2]).all(axis=-1).any(axis=-1))
+    return [keypoints[a:a + n] for a, n in zip(starts, lengths) if n >= min_length]
+
+
 def synthetic_sequences(seed: int, sequences: int, frames: int) -> list[np.ndarray]:
     """The motion generator's sequences, one independent seed each (adding some keeps the others)."""
     from climbpose.synth import sample_keypoint_sequence  # the generator is only needed for this source
 
-    seeds = [int(np.random.SeedSequence([seed, SEQUENCE_SEED_OFFSET + i]).generate_state(1)[0]) for i in range(sequences)]
+    seeds = [derived_seed(seed, "pretrain_sequence", i) for i in range(sequences)]
     return [sample_keypoint_sequence(s, frames) for s in seeds]
 
 
@@ -91,7 +96,8 @@ def pretraining_data(sources: tuple[str, ...], seed: int, val_fraction: float, m
         else:
             pairs, files = _grouped(source, dirs[source])
             out.files += files
-            rng = np.random.default_rng([seed, SPLIT_SEEDS[source]])
+            # A stream per dataset: listing the sources in another order keeps each dataset's split.
+            rng = np.random.default_rng(stream(seed, f"{source}_split"))
             held = _split_groups([g for g, _ in pairs], val_fraction, rng)
             pieces = [(g, piece) for g, seq in pairs for piece in split_at_gaps(seq, min_length)]
             train = [p for g, p in pieces if g not in held]
