@@ -447,7 +447,7 @@ def test_nan_coordinates_are_missing_keypoints_and_all_zero_maps_are_counted(tmp
         assert code == 0, err
     with np.load(project / "data" / "preprocessed" / "zz_bad.npz") as z:
         assert not z["present"][:2, 3].any() and z["present"][2:, 3].all() and z["present"][:, :3].all()
-    metrics = json.loads((project / "metrics" / "preprocess.json").read_text())
+    metrics = json.loads((project / "reports" / "data" / "preprocess.json").read_text())
     assert metrics["input_maps_all_zero"] == 2 * K
     assert "50 estimator heatmaps of frames with a person are all zero" in out
 

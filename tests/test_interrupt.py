@@ -5,7 +5,7 @@ reference. Then `dvc repro` is killed (SIGTERM to its whole process group, as a 
 does) while `extract` has written some videos' files, and again (SIGINT, as Ctrl-C does) while
 `finetune` is past its first epoch; neither leaves a partial output or a temporary behind, the
 second run extracts only the videos the first had not finished, and a last `dvc repro` resumes
-finetuning from its checkpoint. Every metrics/*.json must then be
+finetuning from its checkpoint. Every metrics/*.json, reports/data/*.json and the evaluation's scores.json must then be
 byte-identical to the reference (on the CPU everything is deterministic; wall times live in
 reports/, not metrics/), and so must the finetuning history apart from its time columns.
 """
@@ -60,7 +60,10 @@ def repro_killed(repo: DvcRepo, when, sig: int, timeout: float = 180) -> str:
 
 
 def metrics(root: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((root / "metrics").glob("*.json"))}
+    """The headline metrics, every score of the evaluation and the data stages' summaries."""
+    files = [*sorted((root / "metrics").glob("*.json")), *sorted((root / "reports" / "data").glob("*.json")),
+             root / "reports" / "evaluation" / "scores.json"]
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in files}
 
 
 def history(root: Path) -> dict[str, list[tuple[str, str]]]:
@@ -83,7 +86,8 @@ def test_killed_extract_and_finetune_resume_to_the_uninterrupted_metrics(tmp_pat
     repo = make_tiny_repo(tmp_path, PARAMS)
     repo.dvc("repro")
     reference, reference_history = metrics(repo.root), history(repo.root)
-    assert {"extract.json", "preprocess.json", "split.json", "val.json", "test.json"} <= set(reference)
+    assert {"reports/data/extract.json", "reports/data/preprocess.json", "reports/data/split.json", "metrics/val.json",
+            "metrics/test.json", "reports/evaluation/scores.json"} <= set(reference)
 
     # Forget extract's output and the finetuning state, and DVC's cache (which would restore
     # them), so that both stages run again as on a first run; pretraining is kept.

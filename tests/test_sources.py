@@ -122,17 +122,17 @@ def test_stages_on_a_climbalong_folder(tmp_path, monkeypatch):
     project = tmp_path / "project"
     assert not any((project / "data" / "synthetic").rglob("*.*"))  # nothing rendered
     assert not any((project / "data" / "extracted").iterdir())  # the estimator did not run
-    extract = json.loads((project / "metrics" / "extract.json").read_text())
+    extract = json.loads((project / "reports" / "data" / "extract.json").read_text())
     assert extract["videos"] == 4 and extract["frames"] == 30 + 37 + 44 + 30
     assert extract["detected_fraction"] == round((extract["frames"] - 1) / extract["frames"], 4)
     assert sorted(p.stem for p in (project / "data" / "preprocessed").glob("*.npz")) == names[:3]
-    metrics = json.loads((project / "metrics" / "preprocess.json").read_text())
+    metrics = json.loads((project / "reports" / "data" / "preprocess.json").read_text())
     assert metrics["videos"] == 3 and metrics["videos_skipped"] == 1 and metrics["frames"] == 30 + 37 + 44
     assert tree_digest(source) == before  # the user's folder is only read
 
     run_stage("preprocess", project, monkeypatch, {**overrides, "data.cut_at_empty_box": True,
                                                      "data.min_first_frame_keypoints": 0})
-    metrics = json.loads((project / "metrics" / "preprocess.json").read_text())
+    metrics = json.loads((project / "reports" / "data" / "preprocess.json").read_text())
     assert metrics["videos"] == 4 and metrics["frames"] == 30 + 15 + 44 + 30
 
 
