@@ -75,19 +75,15 @@ def write_report(runs, out: Path, root: Path, split: str = "test") -> list[Path]
 
 def describe_model_file(path: str | Path) -> str:
     """The one-line label of a model file (`train.session.model_label`), read without building the model."""
-    import torch
-
-    from climbpose.train.session import model_label
+    from climbpose.train.session import model_label, read_model_file
 
     if not Path(path).is_file():
         raise InputError(f"{path}: no such model file")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return model_label(read_model_file(path))
     except Exception as e:  # a foreign or damaged file, whatever torch says about it
-        raise InputError(f"{path}: cannot read as a climbpose model file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-    if not isinstance(payload, dict) or "model" not in payload:
-        raise InputError(f"{path}: not a climbpose model file")
-    return model_label(payload)
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InputError(f"{path}: cannot read as a climbpose model file ({reason})") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

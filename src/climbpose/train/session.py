@@ -77,14 +77,20 @@ def save_model(path: str | Path, name: str, size: int, window: int, state_dict: 
         torch.save(payload, tmp)
 
 
-def load_model(path: str | Path, device: torch.device) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild a model saved by `save_model`; returns it (in eval mode) and the file's contents.
+def read_model_file(path: str | Path) -> dict[str, Any]:
+    """A model file's contents (weights on the CPU, description), without building the model.
 
     Only tensors and plain values are unpickled (`weights_only`), so a model file cannot run code.
     """
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(payload, dict) or not {"model", "size", "window", "state_dict"} <= set(payload):
         raise ValueError("not a climbpose model file (no model name, size, window and weights)")
+    return payload
+
+
+def load_model(path: str | Path, device: torch.device) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild a model saved by `save_model`; returns it (in eval mode) and the file's contents."""
+    payload = read_model_file(path)
     model = build_model(payload["model"], size=payload["size"], window=payload["window"],
                         **device_options(payload["model"], device))
     model.load_state_dict(payload["state_dict"])
