@@ -99,7 +99,8 @@ def main() -> None:
                           desc="ood preprocess", unit="video"):
             assert not isinstance(video, Skipped)  # the synthetic source never skips
             result = preprocess_video(video.heatmaps, video.bboxes, video.detected, video.keypoints,
-                                      c=params.heatmaps.c, sigma=params.heatmaps.sigma)
+                                      c=params.heatmaps.c, sigma=params.heatmaps.sigma,
+                                      landmarks=video.landmarks, scores=video.scores)
             if not result["usable"].any():
                 # Nothing to score (the estimator found nobody): counted, not written.
                 without_person.append(video.name)

@@ -45,7 +45,8 @@ def main() -> None:
                 tqdm.write(f"skipped {video.name}: {video.reason}")
                 continue
             result = preprocess_video(video.heatmaps, video.bboxes, video.detected, video.keypoints,
-                                      c=params.heatmaps.c, sigma=params.heatmaps.sigma)
+                                      c=params.heatmaps.c, sigma=params.heatmaps.sigma,
+                                      landmarks=video.landmarks, scores=video.scores)
             check_has_person(video.where or video.name, result["usable"])
             out = folder / f"{video.name}.npz"
             save_npz(out, **result)

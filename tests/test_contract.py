@@ -24,9 +24,10 @@ def test_metric_keys_and_their_parsing_round_trip():
         assert parse_metric_key(metric_key("x_thr", t))[1] == pytest.approx(t)
 
 
-def test_headline_keys_are_seven_per_split():
+def test_headline_keys_are_ten_per_split():
     assert headline_keys() == ["model_pck_005", "model_pck_010", "model_pck_020", "identity_pck_005",
-                               "identity_pck_010", "identity_pck_020", "model_broken_020"]
+                               "identity_pck_010", "identity_pck_020", "subcells_pck_005", "subcells_pck_010",
+                               "subcells_pck_020", "model_broken_020"]
     assert headline_keys("model_feed_targets")[0] == "model_feed_targets_pck_005"
 
 

@@ -53,8 +53,10 @@ def test_a_missing_held_out_domain_folder_is_a_one_line_error(tmp_path):
     assert "\n" not in str(error.value)
 
 
-def write_video(path: Path, frames: int, rng: np.random.Generator, jitter: float, undetected: tuple[int, ...] = ()) -> None:
-    """A preprocessed video of a person drifting slowly, its estimate off by `jitter` cells at random."""
+def write_video(path: Path, frames: int, rng: np.random.Generator, jitter: float, undetected: tuple[int, ...] = (),
+                landmark_offset: float = 0.0) -> None:
+    """A preprocessed video of a person drifting slowly, its estimate off by `jitter` cells at random;
+    the estimator's regressed landmarks `landmark_offset` pixels right of the truth."""
     base = rng.uniform(6, SIZE - 6, (1, kp.K, 2)) + np.cumsum(rng.normal(0, 0.3, (frames, 1, 2)), axis=0)
     base[:, [kp.LEFT_HIP, kp.RIGHT_HIP], 1] = base[:, [kp.LEFT_SHOULDER, kp.RIGHT_SHOULDER], 1] + 8  # a torso of 8 cells
     base = np.clip(base, 0, SIZE - 1)
@@ -65,13 +67,14 @@ def write_video(path: Path, frames: int, rng: np.random.Generator, jitter: float
     bboxes = np.tile(np.array([0.0, 0.0, SIZE * scale, SIZE * scale], dtype=np.float32), (frames, 1))
     detected = np.ones(frames, dtype=bool)
     detected[list(undetected)] = False
-    save_npz(path, **preprocess_video(heatmaps, bboxes, detected, keypoints, 255.0, 1.0))
+    landmarks = np.clip(np.round(keypoints[..., :2] / scale), 0, SIZE - 1) * scale + np.array([landmark_offset, 0.0])  # the target cell
+    save_npz(path, **preprocess_video(heatmaps, bboxes, detected, keypoints, 255.0, 1.0, landmarks=landmarks))
 
 
 def tiny_project(root: Path, model: str) -> None:
     rng = np.random.default_rng(0)
-    for name in ("a", "b"):
-        write_video(root / f"data/preprocessed/{name}.npz", 20, rng, jitter=1.5)
+    for name, offset in (("a", 0.0), ("b", 100.0)):  # b's landmarks are 10 cells off: wrong at every threshold
+        write_video(root / f"data/preprocessed/{name}.npz", 20, rng, jitter=1.5, landmark_offset=offset)
     write_video(root / "data/ood/preprocessed/far.npz", 17, rng, jitter=2.5, undetected=(7,))
     write_video(root / "data/ood/preprocessed/near.npz", 10, rng, jitter=2.5)
     names = ("a", "b")
@@ -113,7 +116,7 @@ def test_the_stage_scores_the_held_out_domain_like_test(tmp_path):
         assert not any(key.startswith("identity_broken") for key in split)
     # The declared metrics are the headline only: what `dvc metrics show` prints, taken from the scores.
     headline = {"model_pck_005", "model_pck_010", "model_pck_020", "identity_pck_005", "identity_pck_010",
-                "identity_pck_020", "model_broken_020"}
+                "identity_pck_020", "subcells_pck_005", "subcells_pck_010", "subcells_pck_020", "model_broken_020"}
     for split in ("val", "test", "ood"):
         metrics = json.loads((tmp_path / f"metrics/{split}.json").read_text())
         assert set(metrics) == headline and all(metrics[k] == scores[split][k] for k in headline)
@@ -133,8 +136,20 @@ def test_the_stage_scores_the_held_out_domain_like_test(tmp_path):
     head = results[:results.index("### Validation")]
     assert "identity function is the frozen estimator alone" in head and "in heatmap cells" in head
     assert "from the same 2 videos as the training windows" in head
-    # The identity "model" ties the estimator everywhere; the verdict says so, not "beats".
-    assert "> Verdict, Test: identity ties the estimator" in head
+    # The identity "model" ties the estimator everywhere; the verdict says so, not "beats", and
+    # compares it with the sub-cell reading too.
+    assert "> Verdict, Test: identity ties the estimator at every threshold (PCK@0.05/0.1/0.2);" in head
+    assert "against its maps read between cells (no model)" in head
+    # The regressed landmarks: exact in video a, 10 cells off in b, so half the test keypoints; exact in ood.
+    assert [test[f"landmarks_pck_{t}"] for t in ("005", "010", "020")] == [50.0, 50.0, 50.0]
+    assert [ood[f"landmarks_pck_{t}"] for t in ("005", "010", "020")] == [100.0, 100.0, 100.0]
+    assert test["landmarks_pck_005"] - test["identity_pck_005"] == pytest.approx(test["landmarks_fixed_005"] - test["landmarks_broken_005"])
+    assert "| Estimator, regressed landmarks | 50.0 |" in results
+    # Repairs by lapse length: the identity model repairs none, the exact landmarks of ood all of them.
+    lapses = json.loads((tmp_path / "reports/evaluation/lapses.json").read_text())
+    assert lapses["ood"]["model"]["fixed"] == [0, 0, 0] and lapses["ood"]["model"]["broken"] == 0
+    assert lapses["ood"]["landmarks"]["fixed"] == lapses["ood"]["landmarks"]["wrong"] and sum(lapses["ood"]["landmarks"]["wrong"]) > 0
+    assert "Repairs by lapse length" in (tmp_path / "reports/evaluation/lapses.md").read_text()
     assert (tmp_path / "reports/example_frame.png").is_file()
 
 

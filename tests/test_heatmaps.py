@@ -335,3 +335,36 @@ def test_subcell_peaks_known_answers():
     two = maps[0] + 0.5 * render_gaussians(torch.tensor([[30.0, 20.0]]), 1.0, 56, 255.0)[0]
     assert torch.allclose(subcell_peaks(two[None]), cells[:1], atol=1e-4)
     assert subcell_peaks(torch.zeros(2, 8, 8)).tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_image_to_cells_is_to_box_cells_unrounded_and_cells_to_image_inverts_it():
+    from climbpose.heatmaps import cells_to_image, image_to_cells
+
+    boxes = torch.tensor([[10.0, 20.0, 66.0, 132.0]])  # 56 x 112 pixels over a 56-cell grid: 1 x 2 pixels per cell
+    xy = torch.tensor([[[10.0, 20.0], [38.6, 77.0], [0.0, 200.0]]])
+    cells = image_to_cells(xy, boxes, 56)
+    assert cells.tolist() == [[[0.0, 0.0], [pytest.approx(28.6), 28.5], [-10.0, 90.0]]]  # off the box: not clamped
+    rounded, inside = to_box_cells(xy, boxes, 56)
+    assert rounded.tolist() == [[[0, 0], [29, 28], [0, 55]]] and inside.tolist() == [[True, True, False]]
+    assert torch.allclose(cells_to_image(cells, boxes, 56), xy)
+    assert torch.isnan(image_to_cells(torch.full((1, 1, 2), float("nan")), boxes, 56)).all()
+
+
+def test_preprocessing_maps_the_estimators_landmarks_into_the_heatmap_grid():
+    from climbpose.data.preprocess import preprocess_video
+
+    heatmaps = np.ones((3, 25, 56, 56), dtype=np.float32)
+    bboxes = np.tile(np.array([100.0, 50.0, 212.0, 162.0], dtype=np.float32), (3, 1))  # 2 pixels per cell
+    bboxes[2] = 0.0  # no person in frame 2
+    keypoints = np.full((3, 25, 3), 120.0, dtype=np.float32)
+    landmarks = np.tile(np.array([[101.0, 51.0]], np.float32), (3, 25, 1))
+    landmarks[0, 4] = [300.0, 10.0]  # off the box: its distance is kept
+    scores = np.full((3, 25), 0.75, np.float32)
+    out = preprocess_video(heatmaps, bboxes, np.array([True, True, False]), keypoints, 255.0, 1.0, landmarks, scores)
+    assert out["landmark_cells"].dtype == np.float32 and out["landmark_cells"].shape == (3, 25, 2)
+    assert out["landmark_cells"][1, 0].tolist() == [0.5, 0.5] and out["landmark_cells"][0, 4].tolist() == [100.0, -20.0]
+    assert np.isnan(out["landmark_cells"][2]).all() and (out["landmark_scores"][2] == 0).all()
+    assert (out["landmark_scores"][:2] == 0.75).all()
+    bare = preprocess_video(heatmaps, bboxes, np.array([True, True, False]), keypoints, 255.0, 1.0)
+    assert np.isnan(bare["landmark_cells"]).all() and (bare["landmark_scores"] == 0).all()
+    assert all(np.array_equal(bare[key], out[key]) for key in ("inputs", "targets", "target_cells", "present"))

@@ -15,10 +15,11 @@ import torch.nn.functional as F
 from climbpose.models import MODEL_NAMES, BiConvLSTM, Conv3D, ConvLSTM, DeciWatch, Identity, build_model
 from climbpose.models.deciwatch import sinusoidal_embedding
 
-HEATMAP_MODELS = ("conv3d", "bi_convlstm_sum", "bi_convlstm_concat", "conv3d_depthwise", "identity")
+HEATMAP_MODELS = ("conv3d", "bi_convlstm_sum", "bi_convlstm_concat", "conv3d_depthwise", "lapse_selector", "identity")
 EXPECTED_PARAMS = {
     "conv3d": 78_150,
     "conv3d_depthwise": 3_150,
+    "lapse_selector": 327,
     "smoothnet": 9_029,
     "deciwatch": 1_708_388,
     "bi_convlstm_sum": 1_875_666,
@@ -51,7 +52,8 @@ def moving_keypoints(n: int, k: int, size: int, seed: int, t: int = 5) -> torch.
 
 
 def test_model_names_and_input_kinds():
-    assert MODEL_NAMES == ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat", "conv3d_depthwise", "smoothnet", "identity")
+    assert MODEL_NAMES == ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat", "conv3d_depthwise",
+                           "lapse_selector", "smoothnet", "identity")
     kinds = {name: build_model(name, size=8).input_kind for name in MODEL_NAMES}
     assert kinds == {
         "conv3d": "heatmaps",
@@ -59,6 +61,7 @@ def test_model_names_and_input_kinds():
         "bi_convlstm_sum": "heatmaps",
         "bi_convlstm_concat": "heatmaps",
         "conv3d_depthwise": "heatmaps",
+        "lapse_selector": "heatmaps",
         "smoothnet": "subcells",
         "identity": "heatmaps",
     }

@@ -240,13 +240,17 @@ def test_stage_writes_the_training_formats(tmp_path, monkeypatch):
     metrics = json.loads((tmp_path / "reports" / "data" / "ood.json").read_text())
     assert metrics["videos"] == 2 and metrics["videos_not_climbing"] == 1 and metrics["frames"] == 24
     written = sorted(p.stem for p in (out / "preprocessed").glob("*.npz"))
-    assert len(written) == 2 - metrics["videos_without_person"]
-    expected = preprocess_video(extracted["heatmaps"], extracted["bboxes"], extracted["detected"], keypoints,
-                                c=params["heatmaps"]["c"], sigma=params["heatmaps"]["sigma"])
-    if "ood_001_ground" in written:
-        stored = np.load(out / "preprocessed" / "ood_001_ground.npz")
+    assert len(written) == 2 - metrics["videos_without_person"] and written  # a video with no person would check nothing
+    for name in written:  # each stored file is the training preprocessing of the stage's own extract output
+        extracted = np.load(out / "extracted" / f"{name}.npz")
+        expected = preprocess_video(extracted["heatmaps"], extracted["bboxes"], extracted["detected"],
+                                    np.load(out / "keypoints" / f"{name}.npz")["keypoints"], c=params["heatmaps"]["c"],
+                                    sigma=params["heatmaps"]["sigma"], landmarks=extracted["keypoints"],
+                                    scores=extracted["scores"])
+        stored = np.load(out / "preprocessed" / f"{name}.npz")
         assert set(stored.files) == set(expected)
         for key, value in expected.items():
-            assert stored[key].dtype == value.dtype and np.array_equal(stored[key], value)
+            assert stored[key].dtype == value.dtype and np.array_equal(stored[key], value, equal_nan=key == "landmark_cells")
+        assert np.isfinite(stored["landmark_cells"][stored["usable"]]).all()  # BlazePose gives every landmark
     assert metrics["frames_usable"] == sum(int(np.load(out / "preprocessed" / f"{n}.npz")["usable"].sum()) for n in written)
     assert not list((tmp_path / "data").glob(".ood*"))  # no temporary folder left behind

@@ -16,7 +16,7 @@ from climbpose.core import keypoints as kp
 from climbpose.core.contract import metric_key
 from climbpose.report.experiments import Run, load_history, runs_from_exp_show
 from climbpose.report.figures import finetuning_figure
-from climbpose.report.tables import MODELS, per_keypoint_table, pck_table, row_prefix, run_tables, select_runs
+from climbpose.report.tables import MODELS, per_keypoint_table, pck_table, row_prefix, run_tables, select_runs, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_INDEX = {name: i + 1 for i, (name, _) in enumerate(MODELS)}
@@ -56,7 +56,7 @@ def column(table, group: str, e: int) -> int:
 
 
 PCK_ROWS = ["Identity function", "Conv3D", "DeciWatch", "bi-ConvLSTM sum", "bi-ConvLSTM concat", "Savitzky-Golay", "One-Euro",
-            "Estimator, sub-cell peaks", "Mean threshold distance"]
+            "Estimator, sub-cell peaks", "Estimator, regressed landmarks", "Mean threshold distance"]
 HARM_ROWS = PCK_ROWS[1:-1]
 
 
@@ -65,25 +65,25 @@ def test_pck_table_places_every_cell_and_leaves_missing_runs_empty():
     table = pck_table(runs, s=1, number=1)
     assert table.name == "table1_pck_s1" and len(table.columns) == 18  # (test, ood) x 3 thresholds x 3 experiments
     assert table.rows == PCK_ROWS + HARM_ROWS + HARM_ROWS
-    assert table.sections == [("PCK (%)", 9), ("Broken (%)", 7), ("Fixed (%)", 7)]
+    assert table.sections == [("PCK (%)", 10), ("Broken (%)", 8), ("Fixed (%)", 8)]
     c11, c12, c13 = (column(table, "test @0.05", e) for e in (1, 2, 3))
     assert table.values[1][c11] == pytest.approx(11.05)  # conv3d, s=1 e=1
     assert table.values[2][c12] == pytest.approx(22.05)  # deciwatch, s=1 e=2
     assert table.values[1][c12] is None and table.values[3][c13] is None  # no such run (the s=2 one is elsewhere)
     assert table.values[0][c11] == pytest.approx(1.05) and table.values[5][c12] == pytest.approx(2.55)
     assert table.values[0][c13] is None  # no run at all in column 1.3: even the identity cell is empty
-    assert table.text(8, column(table, "test @0.2", 1)) == "3.20"  # threshold distance, two decimals
+    assert table.text(9, column(table, "test @0.2", 1)) == "3.20"  # threshold distance, two decimals
     # Broken / fixed of the same rows and columns: PCK / 10 and / 5; the filters' from any run of the column.
-    assert table.values[9][c11] == pytest.approx(1.105) and table.values[16 + 1][c12] == pytest.approx(4.41)
-    assert table.values[9 + 4][c11] == pytest.approx(0.155) and table.values[16 + 5][c11] == pytest.approx(0.26)
-    assert table.values[9][c12] is None and table.values[16][c13] is None
+    assert table.values[10][c11] == pytest.approx(1.105) and table.values[18 + 1][c12] == pytest.approx(4.41)
+    assert table.values[10 + 4][c11] == pytest.approx(0.155) and table.values[18 + 5][c11] == pytest.approx(0.26)
+    assert table.values[10][c12] is None and table.values[18][c13] is None
     assert all(v is None for row in table.values for v in row[9:])  # no run has ood metrics: its columns are blank
     markdown = table.to_markdown()
     assert "| Conv3D | 11.1 |" in markdown  # 11.05 rounds half-even in formatting
     assert markdown.index("### PCK (%)") < markdown.index("### Broken (%)") < markdown.index("### Fixed (%)")
     rows = list(csv.reader(line for line in io.StringIO(table.to_csv()) if not line.startswith("#")))
     assert rows[0][:3] == ["section", "row", "test @0.05 e1"] and rows[4][2:] == [""] * 18  # bi-ConvLSTM sum: empty at s=1
-    assert rows[10][:2] == ["Broken (%)", "Conv3D"] and rows[10][2] == "1.1"
+    assert rows[11][:2] == ["Broken (%)", "Conv3D"] and rows[11][2] == "1.1"
     notes = " ".join(table.notes)
     assert "Savitzky-Golay settings chosen on validation PCK@0.05: 1.1: window_length=5, polyorder=2;" in notes
     assert "broken" not in notes.split("settings chosen")[1].split(".")[0]  # scores are not settings
@@ -99,9 +99,9 @@ def test_pck_table_has_ood_columns_beside_test_and_blanks_for_runs_without_it():
     assert table.values[1][test] == pytest.approx(11.1) and table.values[1][ood] == pytest.approx(111.1)
     assert table.values[2][test] == pytest.approx(21.1) and table.values[2][ood] is None
     assert table.values[0][ood] == pytest.approx(101.1)  # identity from the run that has it
-    assert table.values[8][ood] == pytest.approx(101.6)  # threshold distance: 16 x 0.1 + 100
-    assert table.values[9][ood] == pytest.approx(11.1 / 10 + 100) and table.values[16][ood] == pytest.approx(11.1 / 5 + 100)
-    assert table.values[10][ood] is None
+    assert table.values[9][ood] == pytest.approx(101.6)  # threshold distance: 16 x 0.1 + 100
+    assert table.values[10][ood] == pytest.approx(11.1 / 10 + 100) and table.values[18][ood] == pytest.approx(11.1 / 5 + 100)
+    assert table.values[11][ood] is None
     assert not any("differ between runs" in note for note in table.notes)
 
 
@@ -147,7 +147,7 @@ def test_feed_targets_runs_never_enter_honest_tables_and_are_labelled():
 def test_per_keypoint_table_has_13_part_rows_by_row_and_experiment():
     runs = [fake_run("conv3d", 2, 1), fake_run("bi_convlstm_concat", 3, 1)]
     table = per_keypoint_table(runs, 1, 3)
-    assert table.name == "table3_per_keypoint_s1" and len(table.rows) == 13 and len(table.columns) == 24
+    assert table.name == "table3_per_keypoint_s1" and len(table.rows) == 13 and len(table.columns) == 27
     assert table.rows[6] == "Index finger"
     assert table.values[6][column(table, "Conv3D", 2)] == pytest.approx(12.06)
     assert table.values[12][column(table, "bi-ConvLSTM concat", 3)] == pytest.approx(43.12)
@@ -190,18 +190,56 @@ def test_run_tables_put_broken_and_fixed_beside_pck_and_add_the_held_out_domain(
                                     normaliser="torso", size=56)
     assert results.columns == ["PCK@0.05", "broken@0.05", "fixed@0.05", "PCK@0.1", "broken@0.1", "fixed@0.1",
                                "PCK@0.2", "broken@0.2", "fixed@0.2"]
-    assert results.sections == [("Validation", 6), ("Test", 6), ("Held-out domain (ood)", 6)]
-    assert results.rows[12:] == ["Identity function", "conv3d", "Savitzky-Golay", "One-Euro", "Estimator, sub-cell peaks",
-                                 "Mean threshold distance"]
-    assert results.values[13] == [35.0, 2.5, 7.5, 36.0, 2.5, 7.5, 37.0, 2.5, 7.5]  # ood, model
-    assert results.values[16] == [32.0, 1.0, 3.0, 33.0, 1.0, 3.0, 34.0, 1.0, 3.0]  # ood, the sub-cell baseline
-    assert results.values[12][:3] == [30.0, None, None]  # the identity function is the reference
-    assert results.values[17] == [0.8, None, None, 1.6, None, None, 3.2, None, None]
+    assert results.sections == [("Validation", 7), ("Test", 7), ("Held-out domain (ood)", 7)]
+    assert results.rows[14:] == ["Identity function", "conv3d", "Savitzky-Golay", "One-Euro", "Estimator, sub-cell peaks",
+                                 "Estimator, regressed landmarks", "Mean threshold distance"]
+    assert results.values[15] == [35.0, 2.5, 7.5, 36.0, 2.5, 7.5, 37.0, 2.5, 7.5]  # ood, model
+    assert results.values[18] == [32.0, 1.0, 3.0, 33.0, 1.0, 3.0, 34.0, 1.0, 3.0]  # ood, the sub-cell baseline
+    assert results.values[19] == [None] * 9  # no landmarks in these metrics: an empty row, not an error
+    assert results.values[14][:3] == [30.0, None, None]  # the identity function is the reference
+    assert results.values[20] == [0.8, None, None, 1.6, None, None, 3.2, None, None]
     markdown = results.to_markdown()
     assert "### Held-out domain (ood)" in markdown and "| conv3d | 35.0 | 2.5 | 7.5 |" in markdown
     assert "fixed - broken" in markdown
     assert [label for label, _ in parts.groups] == ["validation", "test", "held-out domain (ood)"]
     assert parts.values[0][parts.column_names().index("held-out domain (ood) conv3d")] == 52.0
+
+
+def test_verdict_gives_gains_over_the_estimator_and_its_sub_cell_reading():
+    def metrics(model: tuple[float, ...], subcells: tuple[float, ...]) -> dict:
+        out = {}
+        for t, m, sub, ident in zip(THRESHOLDS, model, subcells, (20.0, 60.0, 80.0)):
+            out.update({metric_key("model_pck", t): m, metric_key("subcells_pck", t): sub, metric_key("identity_pck", t): ident,
+                        metric_key("one_euro_pck", t): ident})
+        return out
+
+    learnt = verdict(metrics((35.0, 64.0, 81.0), (30.0, 62.0, 80.6)), {}, "test", "model", "conv3d_depthwise")
+    assert learnt == ("Test: conv3d_depthwise PCK@0.05/0.1/0.2 +15.0 / +4.0 / +1.0 points against the estimator; "
+                      "+5.0 / +2.0 / +0.4 against its maps read between cells (no model).")
+    # Within half a point of the free reading everywhere (or below it): said so, whatever the gain over the argmax.
+    nothing = verdict(metrics((30.4, 61.0, 81.0), (30.0, 62.0, 80.6)), {}, "ood", "model", "lapse_selector")
+    assert nothing == ("Held-out domain (ood): lapse_selector PCK@0.05/0.1/0.2 +10.4 / +1.0 / +1.0 points against the "
+                       "estimator; +0.4 / -1.0 / +0.4 against its maps read between cells (no model): nothing learnt "
+                       "beyond that reading (under 0.5 points above it at every threshold).")
+    below = verdict(metrics((19.0, 61.0, 80.0), (30.0, 62.0, 80.6)), {}, "test", "model", "m")
+    assert "-1.0 / +1.0 / 0.0 points against the estimator" in below and "loses to One-Euro at PCK@0.05." in below
+
+
+def test_the_report_judges_every_run_with_the_default_model_first(tmp_path):
+    from climbpose.report.command import default_first
+    from climbpose.report.tables import run_verdicts
+
+    runs = [fake_run("deciwatch", 1, 1, ood=True), fake_run("conv3d_depthwise", 1, 1, ood=True),
+            fake_run("conv3d", 1, 1, feed_targets=True)]
+    (tmp_path / "params.yaml").write_text("model: conv3d_depthwise\n")
+    ordered = default_first(runs, tmp_path / "params.yaml")
+    assert [run.model for run in ordered] == ["conv3d_depthwise", "deciwatch", "conv3d"]
+    table = run_verdicts(ordered)
+    assert table.rows == ["conv3d_depthwise-1.1 (conv3d_depthwise 1.1)", "deciwatch-1.1 (deciwatch 1.1)"]  # not the defect run
+    # deciwatch (model index 2): 20 points above the identity function at every threshold, no sub-cell row here.
+    assert table.values[1][0] == "Test: deciwatch PCK@0.05/0.1/0.2 +20.0 / +20.0 / +20.0 points against the estimator."
+    assert table.values[1][1].startswith("Held-out domain (ood): deciwatch")
+    assert default_first(runs, tmp_path / "missing.yaml") == runs
 
 
 def exp_show_json() -> list[dict]:

@@ -36,7 +36,7 @@ def empty_prediction(n: int, fps: float, times: list[float]) -> Prediction:
     """A clip's Prediction in which no frame has a person (all that the outputs below need)."""
     nan = np.full((n, K, 2), np.nan)
     return Prediction("clip", fps, np.zeros(n, bool), np.zeros((n, 4), np.float32), np.full((n, K), np.nan),
-                      nan, nan, nan, nan, {"model": "conv3d", "combine": "mean"}, {}, times)
+                      nan, nan, nan, nan, nan, {"model": "conv3d", "combine": "mean"}, {}, times)
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ __all__ = [
     "argmax_cells",
     "flush_tiny",
     "ground_truth_maps",
+    "image_to_cells",
     "normalise",
     "render_gaussians",
     "subcell_peaks",
@@ -115,15 +116,9 @@ def to_box_cells(keypoints_xy: TensorLike, bboxes: TensorLike, size: Size) -> tu
     of zero width or height) gives cell (0, 0) with inside False; presence of a keypoint is the
     caller's business, this function only guarantees a valid integer cell.
     """
-    xy = torch.as_tensor(keypoints_xy)
-    boxes = torch.as_tensor(bboxes, device=xy.device)
-    dtype = torch.promote_types(_float_dtype(xy), _float_dtype(boxes))
-    xy, boxes = xy.to(dtype), boxes.to(dtype)
     h, w = _hw(size)
-    origin = boxes[..., None, 0:2]  # (..., 1, 2): x1, y1, broadcast over K
-    extent = boxes[..., None, 2:4] - origin  # box width and height
-    grid = torch.tensor([w, h], dtype=dtype, device=xy.device)
-    scaled = torch.round((xy - origin) * grid / extent)
+    scaled = torch.round(image_to_cells(keypoints_xy, bboxes, size))
+    grid = torch.tensor([w, h], dtype=scaled.dtype, device=scaled.device)
     finite = torch.isfinite(scaled).all(dim=-1)
     scaled = torch.where(finite[..., None], scaled, torch.zeros_like(scaled))
     upper = grid - 1
@@ -132,20 +127,35 @@ def to_box_cells(keypoints_xy: TensorLike, bboxes: TensorLike, size: Size) -> tu
     return cells, inside
 
 
+def image_to_cells(keypoints_xy: TensorLike, bboxes: TensorLike, size: Size) -> Tensor:
+    """Image pixels (..., K, 2) -> fractional grid cells over boxes (..., 4), neither rounded nor
+    clamped: x' = (x - x1) * W / (x2 - x1), y' likewise. `to_box_cells` is this, rounded and clamped
+    onto the grid; `cells_to_image` is its inverse. NaN stays NaN; float64 input stays float64.
+    """
+    xy, origin, extent, grid = _box_grid(keypoints_xy, bboxes, size)
+    return (xy - origin) * grid / extent
+
+
 def cells_to_image(cells: TensorLike, bboxes: TensorLike, size: Size) -> Tensor:
     """Inverse of `to_box_cells` without the rounding: grid cells (..., K, 2) -> image pixels.
 
     Cell column j maps to x = x1 + j * (x2 - x1) / W (same for rows), the grid convention that
     the estimator's resampling and the ground-truth mapping share. Accepts fractional cells.
     """
-    xy = torch.as_tensor(cells)
+    xy, origin, extent, grid = _box_grid(cells, bboxes, size)
+    return origin + xy * extent / grid
+
+
+def _box_grid(points: TensorLike, bboxes: TensorLike, size: Size) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Points (..., K, 2) and boxes (..., 4) in one float dtype, with each box's origin (x1, y1) and
+    extent (width, height) as (..., 1, 2) and the grid's (W, H): the pieces of both mappings."""
+    xy = torch.as_tensor(points)
     boxes = torch.as_tensor(bboxes, device=xy.device)
     dtype = torch.promote_types(_float_dtype(xy), _float_dtype(boxes))
     xy, boxes = xy.to(dtype), boxes.to(dtype)
     h, w = _hw(size)
-    origin = boxes[..., None, 0:2]
-    extent = boxes[..., None, 2:4] - origin
-    return origin + xy * extent / torch.tensor([w, h], dtype=dtype, device=xy.device)
+    origin = boxes[..., None, 0:2]  # x1, y1, broadcast over K
+    return xy, origin, boxes[..., None, 2:4] - origin, torch.tensor([w, h], dtype=dtype, device=xy.device)
 
 
 def _profile(centre: Tensor, inv_two_var: Tensor, n: int) -> Tensor:

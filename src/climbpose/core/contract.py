@@ -19,7 +19,7 @@ FINETUNE_SELECT_THRESHOLD = 0.05  # the kept finetuning epoch: best validation P
 EVAL_SPLITS: tuple[str, ...] = ("val", "test", "ood")  # ood: the held-out rendering domain
 
 THESIS_MODELS: tuple[str, ...] = ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat")
-MODEL_NAMES: tuple[str, ...] = (*THESIS_MODELS, "conv3d_depthwise", "smoothnet", "identity")
+MODEL_NAMES: tuple[str, ...] = (*THESIS_MODELS, "conv3d_depthwise", "lapse_selector", "smoothnet", "identity")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 ESTIMATORS: tuple[str, ...] = ("blazepose", "precomputed")
 
@@ -61,8 +61,10 @@ def parse_metric_key(key: str) -> tuple[str, float, str | None] | None:
 
 
 def headline_keys(model_prefix: str = "model") -> list[str]:
-    """What metrics/{val,test,ood}.json hold, the numbers `dvc metrics show` prints: PCK of the model
-    and of the identity function (the estimator alone) at each threshold, and the keypoints the
-    model breaks at the loosest one."""
-    keys = [metric_key(f"{row}_pck", t) for row in (model_prefix, "identity") for t in THRESHOLDS]
+    """What metrics/{val,test,ood}.json hold, the numbers `dvc metrics show` prints: PCK of the model,
+    of the identity function (the estimator alone, read at its argmax cells) and of the estimator's
+    maps read between cells (`subcells`, the strongest reading that needs no model: a model that only
+    matches it has learnt nothing) at each threshold, and the keypoints the model breaks at the
+    loosest one."""
+    keys = [metric_key(f"{row}_pck", t) for row in (model_prefix, "identity", "subcells") for t in THRESHOLDS]
     return keys + [metric_key(f"{model_prefix}_broken", THRESHOLDS[-1])]

@@ -20,6 +20,17 @@ NAMES: tuple[str, ...] = (
 K = len(NAMES)
 INDEX = {name: i for i, name in enumerate(NAMES)}
 
+
+def _counterpart(name: str) -> str:
+    for side, other in (("left_", "right_"), ("right_", "left_")):
+        if name.startswith(side):
+            return other + name[len(side):]
+    return name
+
+
+# Each keypoint's left/right counterpart (the nose its own): what a left/right swap of the estimator exchanges.
+MIRROR: tuple[int, ...] = tuple(INDEX[_counterpart(name)] for name in NAMES)
+
 # BlazePose's 33 landmarks without the six eye points and the two mouth points.
 BLAZEPOSE_CHANNELS: tuple[int, ...] = (0, 7, 8, *range(11, 33))
 

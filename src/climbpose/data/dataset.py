@@ -42,6 +42,8 @@ FRAME_ARRAYS: dict[str, tuple[tuple[int | str, ...], str, bool]] = {
     "present": (("T", K), FLAG, False),
     "usable": (("T",), FLAG, False),
     "bboxes": (("T", 4), NUMBER, True),
+    "landmark_cells": (("T", K, 2), FLOAT, False),  # NaN where the estimator gave no landmark
+    "landmark_scores": (("T", K), NUMBER, True),
 }
 
 

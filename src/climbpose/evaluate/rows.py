@@ -22,7 +22,7 @@ from climbpose.evaluate.pck import BoxSize, Normaliser, PCKResult, pair_scores
 from climbpose.train.batches import WindowSet
 from climbpose.models import read_keypoints
 
-__all__ = ["RowScores", "WindowCells", "row_metrics", "score_rows", "score_split", "window_cells"]
+__all__ = ["RowScores", "WindowCells", "row_metrics", "score_rows", "score_split", "split_cells", "window_cells"]
 
 
 @dataclass(frozen=True)
@@ -101,5 +101,10 @@ def score_split(rows: Mapping[str, tuple[nn.Module, WindowSet]], reference: str,
                 full: Sequence[str] = (), part_threshold: float = 0.2) -> tuple[dict, dict]:
     """One split's metrics and per-part PCK (`row_metrics`) for predictors given as row -> (model,
     its windows), every window set listing the same windows in the same order."""
-    cells = {name: window_cells(model, windows, batch_size, seed) for name, (model, windows) in rows.items()}
+    cells = split_cells(rows, batch_size, seed)
     return row_metrics(score_rows(cells, reference, thresholds, normaliser, size), full, part_threshold)
+
+
+def split_cells(rows: Mapping[str, tuple[nn.Module, WindowSet]], batch_size: int, seed: int) -> dict[str, WindowCells]:
+    """Every row's predicted cells on its windows (`window_cells`), row -> (predictor, its windows)."""
+    return {name: window_cells(model, windows, batch_size, seed) for name, (model, windows) in rows.items()}

@@ -5,7 +5,8 @@ frame, the inference cost) and returns it without writing anything, so the stage
 of its outputs together once all of them are ready.
 
 Rows: the finetuned model, the identity function (the estimator's maps passed through), the two
-classical filters with settings chosen on validation, and the estimator's maps read between cells.
+classical filters with settings chosen on validation, the estimator's maps read between cells, and
+the estimator's own regressed landmarks (when its output has them: BlazePose's do).
 With evaluate.feed_targets the model is fed the ground-truth heatmaps (the thesis' defect, SPEC
 1.8): its keys become model_feed_targets_* and every table and picture says so.
 """
@@ -26,16 +27,17 @@ from climbpose.evaluate.filters import FilterModel, choose, filter_grid
 from climbpose.evaluate.ood import OOD_DIR, load_ood_store, ood_rows
 from climbpose.core.contract import EVAL_SPLITS, PART_THRESHOLD, THRESHOLDS, headline_keys, metric_key
 from climbpose.evaluate.pck import pair_scores
-from climbpose.evaluate.rows import score_split, window_cells
+from climbpose.evaluate.lapses import LapseCounts, lapse_counts, lapse_lengths
+from climbpose.evaluate.rows import row_metrics, score_rows, split_cells, window_cells
 from climbpose.core.io import atomic_dir, write_json, write_text
 from climbpose.models import Identity, build_model
 from climbpose.report.example_frame import example_frame, write_png
 from climbpose.report.table import Table
-from climbpose.report.tables import FEED_TARGETS, THESIS_MS_PER_WINDOW, row_prefix, run_tables
+from climbpose.report.tables import FEED_TARGETS, THESIS_MS_PER_WINDOW, lapse_table, row_prefix, run_tables
 from climbpose.train.data import finetuning_windows
 from climbpose.train.session import load_model, resolve_device
 
-STORE_KEYS = ("inputs", "targets", "target_cells", "present")
+STORE_KEYS = ("inputs", "targets", "target_cells", "present", "landmark_cells")
 BATCH = 64
 
 
@@ -50,6 +52,7 @@ class Evaluation:
     ood_windows: str  # the held-out-domain windows scored, as split-file text
     tables: list[Table]
     example_frame: np.ndarray  # RGB
+    lapses: dict[str, dict[str, dict]]  # split -> row -> repairs by lapse length (LapseCounts.as_dict)
 
 
 def choose_filters(params, coordinates, rate: float) -> tuple[dict, list[list]]:
@@ -96,21 +99,33 @@ def evaluate_run(params, model_path: str | Path = "models/finetuned.pt", preproc
     sources = {"val": (store, Path(split_dir) / "val.csv"), "test": (store, Path(split_dir) / "test.csv"),
                "ood": (ood, ood_split)}
 
-    scores, per_keypoint, filters, search, cost, picture = {}, {}, {}, [], {}, None
+    scores, per_keypoint, filters, search, cost, picture, lapses = {}, {}, {}, [], {}, None, {}
+    lengths_of: dict[int, np.ndarray] = {}  # per store: every frame's lapse lengths, computed once
+
+    def lengths(frames) -> np.ndarray:
+        if id(frames) not in lengths_of:
+            lengths_of[id(frames)] = lapse_lengths(frames, p.normaliser, h.size)
+        return lengths_of[id(frames)]
+
     for split, (frames, rows) in sources.items():
         def windows_of(kind: str, feed_targets: bool = False):
             return finetuning_windows(frames, rows, params.split.window, h.c, h.sigma, kind, device, feed_targets=feed_targets)
         windows = {key: windows_of(net.input_kind, p.feed_targets and key == "model") for key, net in models.items()}
         # The filters smooth the estimator's argmax trajectories, the sub-cell baseline reads its peaks: never fed targets.
         windows["filters"], windows["subcells"] = windows_of("coordinates"), windows_of("subcells")
+        landmarks = has_landmarks(frames)
         if split == "val":
             filters, search = choose_filters(params, windows["filters"], rate)
         nets = {prefixes["model"]: (models["model"], "model"), "identity": (models["identity"], "identity"),
                 **{kind: (FilterModel(spec, rate), "filters") for kind, spec in filters.items()},
                 "subcells": (Identity("subcells"), "subcells")}
-        metrics, parts = score_split({prefix: (net, windows[source]) for prefix, (net, source) in nets.items()}, "identity",
-                                     BATCH, params.seed, h.size, THRESHOLDS, p.normaliser,
+        if landmarks:
+            windows["landmarks"] = windows_of("landmarks")
+            nets["landmarks"] = (Identity("landmarks"), "landmarks")
+        cells = split_cells({prefix: (net, windows[source]) for prefix, (net, source) in nets.items()}, BATCH, params.seed)
+        metrics, parts = row_metrics(score_rows(cells, "identity", THRESHOLDS, p.normaliser, h.size),
                                      full=(prefixes["model"], "identity"), part_threshold=PART_THRESHOLD)
+        lapses[split] = split_lapses(cells, windows["identity"], lengths(frames), p.normaliser, h.size)
         per_keypoint.update({f"{split}_{key}": value for key, value in parts.items()})
         if split == "val":
             for spec in filters.values():
@@ -127,7 +142,24 @@ def evaluate_run(params, model_path: str | Path = "models/finetuned.pt", preproc
             FEED_TARGETS: int(p.feed_targets), **cost, "thesis_ms_per_window": THESIS_MS_PER_WINDOW.get(params.model)}
     tables = run_tables(scores["val"], scores["test"], per_keypoint, params.model, p.feed_targets, ood=scores["ood"],
                         context=evaluation_context(params, store.names, ood.names), normaliser=p.normaliser, size=h.size)
-    return Evaluation(scores, per_keypoint, cost, search, format_split_rows(ood.names, ood_split), tables, picture)
+    tables.append(lapse_table(lapses, {prefixes["model"]: model_label}))
+    return Evaluation(scores, per_keypoint, cost, search, format_split_rows(ood.names, ood_split), tables, picture,
+                      {split: {row: counts.as_dict() for row, counts in rows.items()} for split, rows in lapses.items()})
+
+
+def split_lapses(cells, identity_windows, lengths: np.ndarray, normaliser: str, size: int) -> dict[str, LapseCounts]:
+    """Every row's repairs by lapse length on one split (`climbpose.evaluate.lapses`): the lapse of
+    each scored pair is looked up at its frame of the source store."""
+    frames = identity_windows.source_frames[identity_windows.windows.cpu().numpy()].reshape(-1)
+    reference = cells["identity"]
+    return lapse_counts(lengths[frames], reference.pred, {row: c.pred for row, c in cells.items() if row != "identity"},
+                        reference.gt, reference.present, normaliser, size)
+
+
+def has_landmarks(store) -> bool:
+    """Whether the estimator output behind a store had regressed landmarks (BlazePose's do; a source
+    without them, such as ClimbAlong's delivery, leaves `landmark_cells` all NaN and gets no row)."""
+    return bool(np.isfinite(store.arrays["landmark_cells"]).any())
 
 
 def evaluation_context(params, names: tuple[str, ...], ood_names: tuple[str, ...]) -> str:
@@ -156,6 +188,7 @@ def write_evaluation(result: Evaluation, params, metrics_dir: str | Path = "metr
     with atomic_dir(Path(reports) / "evaluation") as folder:
         write_json(folder / "scores.json", {**result.scores, "per_keypoint": result.per_keypoint})
         write_json(folder / "inference_cost.json", result.cost)
+        write_json(folder / "lapses.json", result.lapses)
         write_text(folder / "filter_search.csv", search.getvalue())
         write_text(folder / "ood_windows.csv", result.ood_windows)
         for table in result.tables:

@@ -4,20 +4,23 @@ Every model maps a window to a window of the same shape and says what it eats in
 the class attribute ``input_kind``:
 
 * "heatmaps": (B, T, K, H, W) -> (B, T, K, H, W): conv3d, bi_convlstm_sum,
-  bi_convlstm_concat, conv3d_depthwise, identity.
+  bi_convlstm_concat, conv3d_depthwise, lapse_selector, identity.
 * "coordinates": (B, T, K, 2) -> (B, T, K, 2) in heatmap cells: deciwatch; each frame's keypoints
   are its heatmaps' argmax cells.
 * "subcells": as "coordinates", but each keypoint read between cells
   (`climbpose.heatmaps.subcell_peaks`): smoothnet.
+* "landmarks": as "coordinates", but the estimator's own regressed landmarks (the preprocessed
+  `landmark_cells`), which no heatmap holds; only the evaluation's `landmarks` row reads them.
 
 `model_inputs` turns heatmaps into what a model of each kind eats; `read_keypoints` turns what it
 outputs into keypoint cells: coordinates as they are, heatmaps by their argmax cell (SPEC 1.7), or,
-for a model whose class says `readout = "subcells"` (conv3d_depthwise), by their sub-cell peak.
+for a model whose class says `readout = "subcells"` (conv3d_depthwise, lapse_selector), by their sub-cell peak.
 
 Parameter counts at K = 25, 56x56: conv3d 78,150; deciwatch 1,708,388;
 bi_convlstm_sum 1,875,666; bi_convlstm_concat 1,872,313; identity 0. Beyond the thesis'
-four, each refining every keypoint on its own and starting as the identity: conv3d_depthwise
-3,150; smoothnet 9,029.
+four, each starting as the identity: conv3d_depthwise 3,150 and smoothnet 9,029 (every keypoint
+refined on its own), lapse_selector 327 (each keypoint's map kept or replaced by a neighbouring
+frame's or its left/right counterpart's).
 Weights are drawn from torch's global RNG: seed it (torch.manual_seed) first and
 the same name and arguments give the same model.
 """
@@ -34,13 +37,14 @@ from climbpose.models.convlstm import BiConvLSTM, ConvLSTM
 from climbpose.models.deciwatch import DeciWatch
 from climbpose.heatmaps import argmax_cells, subcell_peaks
 from climbpose.models.depthwise import DepthwiseConv3D
+from climbpose.models.selector import LapseSelector
 from climbpose.models.smoothnet import SmoothNet
 from climbpose.models.identity import Identity
 
 from climbpose.core.contract import MODEL_NAMES, THESIS_MODELS  # the names params.yaml may hold
-INPUT_KINDS: tuple[str, ...] = ("heatmaps", "coordinates", "subcells")
+INPUT_KINDS: tuple[str, ...] = ("heatmaps", "coordinates", "subcells", "landmarks")
 
-__all__ = ["INPUT_KINDS", "MODEL_NAMES", "THESIS_MODELS", "DepthwiseConv3D", "SmoothNet", "model_inputs", "read_keypoints", "reads_coordinates", "build_model", "device_options", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
+__all__ = ["INPUT_KINDS", "MODEL_NAMES", "THESIS_MODELS", "DepthwiseConv3D", "LapseSelector", "SmoothNet", "model_inputs", "read_keypoints", "reads_coordinates", "build_model", "device_options", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
 
 
 def build_model(name: str, num_keypoints: int = 25, size: int = 56, window: int = 5, **kwargs) -> nn.Module:
@@ -61,6 +65,8 @@ def build_model(name: str, num_keypoints: int = 25, size: int = 56, window: int 
         return BiConvLSTM(num_keypoints, size, mode="concat", **kwargs)
     if name == "conv3d_depthwise":
         return DepthwiseConv3D(num_keypoints, **kwargs)
+    if name == "lapse_selector":
+        return LapseSelector(num_keypoints, **kwargs)
     if name == "smoothnet":
         return SmoothNet(window, **kwargs)
     if name == "identity":
@@ -90,6 +96,8 @@ def model_inputs(maps: torch.Tensor, input_kind: str) -> torch.Tensor:
         return maps
     if input_kind == "coordinates":
         return argmax_cells(maps).float()
+    if input_kind == "landmarks":
+        raise ValueError("landmarks are the estimator's regressed keypoints, not something heatmaps hold")
     return subcell_peaks(maps)
 
 

@@ -7,6 +7,8 @@ windowed refiner, and both keypoint sets mapped back to image pixels (a `Predict
 * Raw keypoints are the argmax cells of the same normalised inputs (the "identity function" of the
   evaluation). Cells map to pixels through the frame's box with `heatmaps.cells_to_image`:
   cell column j is x = x1 + j (x2 - x1) / S, rows likewise.
+* Landmarks are the estimator's own regressed keypoints (BlazePose's landmark head), passed through
+  as they come: in image pixels already, no heatmap behind them.
 * A frame without a person is kept with `detected` false and NaN coordinates: nothing is invented.
 """
 
@@ -45,6 +47,7 @@ class Prediction:
     refined_cells: np.ndarray  # (T, K, 2) model cells (fractional for DeciWatch)
     raw_xy: np.ndarray  # (T, K, 2) image pixels
     refined_xy: np.ndarray  # (T, K, 2) image pixels
+    landmarks_xy: np.ndarray  # (T, K, 2) the estimator's regressed landmarks, image pixels (NaN where it gave none)
     meta: dict[str, Any]
     timing: dict[str, float]
     # Seconds of each frame from the video's timestamps: the source's list (FrameSource.times),
@@ -143,7 +146,7 @@ def predict_clip(
     frames: Iterator[np.ndarray | None] = iter([None] * len(estimator)) if replay else iter(source)
     total = len(estimator) if replay else (source.count or None)
     bar = tqdm(frames, total=total, desc=source.path.name, unit="frame", disable=not progress, leave=False)
-    detected, bboxes, scores = [], [], []
+    detected, bboxes, scores, landmarks = [], [], [], []
     estimator_seconds = 0.0
     start = time.perf_counter()
     for t, frame in enumerate(bar):
@@ -155,6 +158,7 @@ def predict_clip(
         detected.append(ok)
         bboxes.append(box if ok else np.zeros(4, np.float32))
         scores.append(np.asarray(e.scores, np.float32) if ok else np.full(K, np.nan, np.float32))
+        landmarks.append(np.asarray(e.keypoints, np.float32) if ok else np.full((K, 2), np.nan, np.float32))
         if ok:
             feed.add(t, e.heatmaps)
         else:
@@ -198,7 +202,7 @@ def predict_clip(
                     + ("the sub-cell peak" if getattr(model, "readout", "argmax") == "subcells" else "argmax")),
     }
     return Prediction(source.name, source.fps, det, boxes, np.stack(scores), raw_cells, refined_cells, raw_xy,
-                      refined_xy, meta, timing, source.times)
+                      refined_xy, np.stack(landmarks).astype(np.float64), meta, timing, source.times)
 
 
 def _per_frame(cells: dict[int, np.ndarray], n: int) -> np.ndarray:

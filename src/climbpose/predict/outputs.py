@@ -32,9 +32,14 @@ def output_paths(out_dir: str | os.PathLike, name: str) -> dict[str, Path]:
             "video": out / f"{name}.overlay.mp4"}
 
 
+SOURCES = ("raw", "refined", "landmarks")  # the order of rows in the CSV and of keys in each JSON frame
+
+
 def _pixels(pred: Prediction, t: int) -> tuple[tuple[str, np.ndarray], ...]:
-    """Frame t's image-pixel keypoints per source: raw (the estimator), then refined (the model)."""
-    return ("raw", pred.raw_xy[t]), ("refined", pred.refined_xy[t])
+    """Frame t's image-pixel keypoints per source: raw (the estimator's maps), refined (the model),
+    landmarks (the estimator's regressed keypoints)."""
+    xy = {"raw": pred.raw_xy, "refined": pred.refined_xy, "landmarks": pred.landmarks_xy}
+    return tuple((source, xy[source][t]) for source in SOURCES)
 
 
 def _csv_number(value: float, digits: int) -> str:
@@ -44,8 +49,9 @@ def _csv_number(value: float, digits: int) -> str:
 def write_csv(path: str | os.PathLike, pred: Prediction) -> None:
     """One row per (frame, source, keypoint): frame, keypoint, x, y, score, source, detected.
 
-    Rows go frame by frame, raw before refined, keypoints in SPEC 1.1 order. Frames without a
-    person keep their 2 x 25 rows, with empty x, y and score and detected false.
+    Rows go frame by frame, sources in the order raw, refined, landmarks, keypoints in the project's
+    order (README "Data formats"). Frames without a person keep their 3 x 25 rows, with empty x, y
+    and score and detected false.
     """
     with atomic_path(path, suffix=".csv") as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
@@ -63,7 +69,8 @@ def _json_number(value: float, digits: int) -> float | None:
 
 
 def frame_json(pred: Prediction, t: int) -> dict[str, Any]:
-    """Frame t of the JSON file: {frame, time_s, detected, bbox, raw: {name: {x, y, score}}, refined: ...}."""
+    """Frame t of the JSON file: {frame, time_s, detected, bbox, raw: {name: {x, y, score}}, refined: ...,
+    landmarks: ...}."""
     entry: dict[str, Any] = {
         "frame": t,
         # The video's own timestamp; frame / fps only for frames never decoded (a replayed clip
@@ -94,8 +101,9 @@ def json_header(pred: Prediction) -> dict[str, Any]:
         "coordinates": "image pixels, origin at the top-left corner, x right, y down; cell column j "
                        "of a frame's S x S grid is x = x1 + j (x2 - x1) / S (rows likewise); null where "
                        "no person was found",
-        "sources": {"raw": "argmax of the estimator's heatmaps", "refined": pred.meta["combine"]},
-        "score": "the estimator's per-keypoint confidence (the same for both sources)",
+        "sources": {"raw": "argmax of the estimator's heatmaps", "refined": pred.meta["combine"],
+                    "landmarks": "the estimator's own regressed keypoints (BlazePose's landmark head), as it gives them"},
+        "score": "the estimator's per-keypoint confidence (the same for every source)",
         **{k: v for k, v in pred.meta.items() if k not in ("input", "combine")},
         "timing": {k: round(v, 4) if isinstance(v, float) else v for k, v in pred.timing.items()},
     }

@@ -7,7 +7,8 @@
 Not a DVC stage: it reads all experiments, not one workspace's outputs. Run it in the project
 root. Writes into reports/: table{1,2}_pck_s{1,2} (test, or validation, beside the held-out
 domain, with what each row breaks and fixes), table{3,4}_per_keypoint_s{1,2} (.md, .csv, .tex),
-inference_cost (.md, .csv, .tex), figure1_finetuning (.png, .pdf), runs.csv. Runs made with
+inference_cost (.md, .csv, .tex), verdicts (every run against the estimator and its sub-cell reading,
+also printed), figure1_finetuning (.png, .pdf), runs.csv. Runs made with
 evaluate.feed_targets only appear in separate tables named *_feed_targets.
 """
 
@@ -25,7 +26,7 @@ from climbpose.core.io import write_text
 from climbpose.report.experiments import collect_runs, load_history, runs_from_exp_show
 from climbpose.report.figures import finetuning_figure
 from climbpose.report.table import Table
-from climbpose.report.tables import cost_table, per_keypoint_table, pck_table, select_runs
+from climbpose.report.tables import cost_table, per_keypoint_table, pck_table, run_verdicts, select_runs
 
 
 def build_tables(runs, split: str = "test") -> list[Table]:
@@ -40,6 +41,7 @@ def build_tables(runs, split: str = "test") -> list[Table]:
         for s in (1, 2):
             tables.append(per_keypoint_table(runs, s, number=2 + s, split=split, feed_targets=feed_targets))
     tables.append(cost_table([run for run in runs if not run.feed_targets] + [run for run in runs if run.feed_targets]))
+    tables.append(run_verdicts(runs))
     return tables
 
 
@@ -64,6 +66,9 @@ def write_report(runs, out: Path, root: Path, split: str = "test") -> list[Path]
         print("wrote", ", ".join(str(p) for p in paths))
         for note in table.notes:
             print("  note:", note)
+        if table.name == "verdicts":
+            for row, line in zip(table.rows, table.values):
+                print(f"{row}:", *(f"  {text}" for text in line), sep="\n")
     # Figure 1 from the honest runs that fill the tables (one per model and s).
     chosen, _ = select_runs(runs, feed_targets=False)
     entries = [(run, load_history(root, run)) for run in chosen.values() if run.model != "identity"]
@@ -71,6 +76,17 @@ def write_report(runs, out: Path, root: Path, split: str = "test") -> list[Path]
     finetuning_figure(entries, figure)
     print("wrote", ", ".join(str(p) for p in figure), f"({sum(1 for _, h in entries if h)} runs with a history)")
     return written + figure
+
+
+def default_first(runs: list, params_file: Path) -> list:
+    """The runs of the project's default model (params.yaml's `model`) first, the rest as they came."""
+    import yaml
+
+    try:
+        default = yaml.safe_load(params_file.read_text()).get("model") if params_file.is_file() else None
+    except (OSError, yaml.YAMLError, AttributeError):
+        default = None
+    return sorted(runs, key=lambda run: run.model != default)
 
 
 def describe_model_file(path: str | Path) -> str:
@@ -111,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
             if not (root / "dvc.yaml").is_file():
                 raise InputError("no dvc.yaml here: run `climbpose report` in the project's root folder")
             runs = collect_runs(root, all_commits=args.all_commits)
+        runs = default_first(runs, root / "params.yaml")
         print(f"{len(runs)} runs: " + ", ".join(
             f"{r.name} ({r.model} {r.label}{', feed_targets' if r.feed_targets else ''})" for r in runs))
         write_report(runs, Path(args.out), root, args.split)

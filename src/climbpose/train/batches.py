@@ -80,7 +80,9 @@ class WindowSet:
         self.noise = noise
         self.source_frames = source_frames  # frame i here is frame source_frames[i] of the source dataset
         self.coordinates = reads_coordinates(input_kind)
-        if inputs is not None and self.coordinates:
+        if inputs is not None and input_kind == "landmarks":
+            self.input_cells = inputs.float()  # (F, K, 2) cells already: the estimator's regressed landmarks
+        elif inputs is not None and self.coordinates:
             # Coordinate models read each frame's peaks: compute them once instead of every step.
             self.input_cells = torch.cat([model_inputs(chunk.float(), input_kind) for chunk in inputs.split(4096)])
 

@@ -71,7 +71,8 @@ def finetuning_windows(store: FrameStore, split: str | Path | np.ndarray, window
     (or given as its (video, start, step) rows).
 
     Only the frames the windows use go to the device. `feed_targets` replaces the inputs by the
-    ground-truth heatmaps: the thesis' evaluation defect (SPEC 1.8), for comparison only.
+    ground-truth heatmaps: the thesis' evaluation defect (SPEC 1.8), for comparison only. Input
+    kind "landmarks" takes the estimator's regressed landmarks (`landmark_cells`) instead of its maps.
     """
     rows = split if isinstance(split, np.ndarray) else read_split_rows(split, store.names)
     # Rows are (video, start, step); a video's frames start at its offset in the flat store.
@@ -87,7 +88,7 @@ def finetuning_windows(store: FrameStore, split: str | Path | np.ndarray, window
         target_cells=take("target_cells").long(),
         present=take("present"),
         size=size, c=c, sigma=sigma, input_kind=input_kind,
-        inputs=take("targets" if feed_targets else "inputs"),
+        inputs=take("targets" if feed_targets else "landmark_cells" if input_kind == "landmarks" else "inputs"),
         targets=take("targets"),
         source_frames=used,
     )

@@ -40,6 +40,10 @@ class SourceVideo:
     detected: np.ndarray  # (T,) bool
     keypoints: np.ndarray  # (T, 25, 3) x, y, visible; NaN x, y where not annotated
     where: str = ""  # the file to name in errors about this video (its video file, or ClimbAlong's inputs)
+    # The estimator's own regressed landmarks (T, 25, 2) image pixels and per-keypoint scores (T, 25),
+    # when its output has them (BlazePose does; ClimbAlong's delivery and some precomputed files do not).
+    landmarks: np.ndarray | None = None
+    scores: np.ndarray | None = None
 
 
 @dataclass
@@ -127,7 +131,8 @@ def finetuning_videos(data: DataParams, extracted: str | Path, heatmap_size: int
             where = annotations.labels[path.stem].source
         _, width, height, _ = probe(video)
         check_inside_image(where, keypoints[..., :2], width, height)
-        yield SourceVideo(path.stem, estimate["heatmaps"], estimate["bboxes"], estimate["detected"], keypoints, str(video))
+        yield SourceVideo(path.stem, estimate["heatmaps"], estimate["bboxes"], estimate["detected"], keypoints, str(video),
+                          landmarks=estimate["keypoints"], scores=estimate["scores"])
 
 
 def _climbalong(data: DataParams, heatmap_size: int) -> Iterator[SourceVideo | Skipped]:
