@@ -43,11 +43,12 @@ def test_repro_then_status_clean_and_second_repro_is_a_no_op(repo):
     assert repo.git("status", "--porcelain").stdout == ""
     metrics = repo.metrics("test")
     assert list(metrics) == headline_keys() and all(0 <= value <= 100 for value in metrics.values())
-    # `dvc metrics show` is readable: the three evaluation files, the seven headline columns.
+    # `dvc metrics show` is readable: the three evaluation files, the ten headline columns (one
+    # line each on a wide terminal: the column names set the width, about 21 characters each).
     shown = repo.dvc("metrics", "show").stdout.splitlines()
     assert shown[0].split() == ["Path", *sorted(headline_keys())]
     assert sorted(line.split()[0] for line in shown[1:]) == ["metrics/ood.json", "metrics/test.json", "metrics/val.json"]
-    assert max(len(line) for line in shown) < 200
+    assert max(len(line) for line in shown) < 220
 
 
 def test_plots_show_draws_the_curves_and_figures_offline(repo, tmp_path):
