@@ -96,15 +96,63 @@ def test_model_inputs_by_kind():
         model_inputs(maps, "pixels")
 
 
-def test_depthwise_conv3d_stacked_frames_equal_the_grouped_conv3d():
-    torch.manual_seed(2)
-    model = build_model("conv3d_depthwise").double()
+def _random_depthwise(trust_radius: int) -> torch.nn.Module:
+    model = build_model("conv3d_depthwise", trust_radius=trust_radius).double()
     with torch.no_grad():
         model.conv.weight.normal_()
         model.conv.bias.normal_()
-    for frames in (5, 3, 7):  # with the trust region (the default), so that is the same on both paths
-        x = torch.rand(2, frames, 25, 9, 11, dtype=torch.float64)
-        assert torch.allclose(model(x), model.forward_conv3d(x), rtol=1e-12, atol=1e-12)
+    return model
+
+
+def _maps_with_peaks_at_the_borders(frames: int, h: int, w: int) -> torch.Tensor:
+    x = torch.rand(2, frames, 25, h, w, dtype=torch.float64)
+    x[0, 0, 0] = 0.0  # an empty map: its argmax is cell (0, 0)
+    x[0, 1, 1, 0, 0] = 5.0
+    x[1, -1, 3, -1, -1] = 5.0
+    x[1, 0, 4, h // 2, -1] = 5.0
+    return x
+
+
+@pytest.mark.parametrize("trust_radius", [1, 2, 3])
+def test_depthwise_conv3d_kept_cells_only_equal_both_full_convolutions(trust_radius):
+    """forward (only the trust region's cells) = stacked-frames Conv2d = grouped Conv3d, for any
+    window length, peaks on the border and an empty map."""
+    torch.manual_seed(2)
+    model = _random_depthwise(trust_radius)
+    for frames, h, w in ((5, 9, 11), (3, 12, 12), (7, 6, 5), (5, 56, 56)):
+        x = _maps_with_peaks_at_the_borders(frames, h, w)
+        reference = model.forward_conv3d(x)
+        assert torch.allclose(model(x), reference, rtol=0, atol=1e-12)
+        assert torch.allclose(model.forward_stacked(x), reference, rtol=0, atol=1e-12)
+
+
+def test_depthwise_conv3d_kept_cells_only_give_the_full_convolutions_weight_gradients():
+    torch.manual_seed(3)
+    model = _random_depthwise(2)
+    x = _maps_with_peaks_at_the_borders(5, 20, 20)
+    target = torch.rand_like(x)
+    grads = []
+    for path in (model.forward, model.forward_conv3d):
+        model.zero_grad()
+        ((path(x) - target) ** 2).mean().backward()
+        grads.append((model.conv.weight.grad.clone(), model.conv.bias.grad.clone()))
+    assert torch.allclose(grads[0][0], grads[1][0], rtol=0, atol=1e-14)
+    assert torch.allclose(grads[0][1], grads[1][1], rtol=0, atol=1e-14)
+
+
+def test_depthwise_trust_region_equals_a_max_pool_of_the_peaks():
+    """Independent reference: a (2r+1) max-pool of each map's one-hot argmax."""
+    import torch.nn.functional as F
+
+    x = _maps_with_peaks_at_the_borders(5, 13, 10).float()
+    for r in (1, 2, 4):
+        model = build_model("conv3d_depthwise", trust_radius=r)
+        flat = x.flatten(-2)
+        one_hot = torch.zeros_like(flat).scatter_(-1, flat.argmax(-1, keepdim=True), 1.0).view_as(x)
+        pooled = F.max_pool2d(one_hot.flatten(0, 2)[:, None], 2 * r + 1, stride=1, padding=r).view_as(x)
+        assert torch.equal(model.trust_region(x), pooled)
+    corner = model.trust_region(x)[0, 1, 1]  # peak at (0, 0), r = 4: a 5 x 5 corner square
+    assert corner.sum() == 25 and corner[:5, :5].all()
 
 
 def test_depthwise_conv3d_keeps_each_keypoint_near_the_estimator_peak():

@@ -99,8 +99,9 @@ class WindowRefiner:
         """Heatmaps go channels-last on the CPU: there oneDNN's convolutions take about a third less
         time (Conv3D's 5x5x5 over 25 channels: 10 instead of 15 ms of CPU per window), and windows
         gathered from channels-last frames, and the model's outputs, stay channels-last, so each
-        frame is converted once, not once per window."""
-        if inputs.dim() == 4 and self.device.type == "cpu":
+        frame is converted once, not once per window. A model that reads only a few cells around each
+        peak (`conv3d_depthwise`, `channels_last = False`) wants the maps contiguous instead."""
+        if inputs.dim() == 4 and self.device.type == "cpu" and getattr(self.model, "channels_last", True):
             return inputs.contiguous(memory_format=torch.channels_last)
         return inputs
 
