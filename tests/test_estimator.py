@@ -378,3 +378,25 @@ def test_ensure_weights_refetches_only_when_needed(tmp_path, model_dir, monkeypa
     with pytest.raises(RuntimeError, match="sha256 mismatch"):
         wt.ensure_weights(tmp_path)
     assert calls == ["0.10.21"]
+
+
+def test_to_float16_is_numpys_conversion_bit_for_bit():
+    """Known answers at the subnormal boundaries, and NumPy's own astype over every magnitude."""
+    import numpy as np
+
+    from climbpose.estimator.extract import to_float16
+
+    def bits(values) -> list[int]:
+        return to_float16(np.asarray(values, np.float32)).view(np.uint16).tolist()
+
+    tiny = 2.0**-24  # the smallest float16 subnormal
+    assert bits([0.0, -0.0, tiny, -tiny, tiny / 2, 3 * tiny / 2, 5 * tiny / 2]) == [
+        0x0000, 0x8000, 0x0001, 0x8001, 0x0000, 0x0002, 0x0002]  # ties to even: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2
+    assert bits([2.0**-14, 2.0**-14 - tiny / 4, 1023 * tiny, 1.0, 65504.0]) == [0x0400, 0x0400, 0x03FF, 0x3C00, 0x7BFF]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(200_000).astype(np.float32) * np.float32(2.0) ** rng.integers(-40, 17, 200_000).astype(np.float32)
+    x = np.concatenate([x, np.array([np.inf, -np.inf, np.nan, 1e-45, 7e4], np.float32)])
+    with np.errstate(over="ignore"):
+        expected = x.astype(np.float16)
+    assert np.array_equal(to_float16(x).view(np.uint16), expected.view(np.uint16))
+    assert to_float16(x.reshape(-1, 5)).shape == (len(x) // 5, 5)

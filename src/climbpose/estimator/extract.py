@@ -32,6 +32,26 @@ from climbpose.video import probe, read_frames
 log = logging.getLogger(__name__)
 
 
+_FLOAT16_SMALLEST_NORMAL = np.float32(2.0**-14)
+
+
+def to_float16(x: np.ndarray) -> np.ndarray:
+    """`x.astype(np.float16)`, bit for bit, about five times faster on heatmaps.
+
+    A probability map is mostly far tails, and NumPy converts a value whose float16 is subnormal
+    (below 2^-14, a fifth of the estimator's map cells) about a hundred times slower than a normal
+    one: 2.7 of the 16 ms per frame of extraction. Those values are converted here directly: a
+    float16 subnormal is m * 2^-24 with m = |x| * 2^24 rounded to the nearest integer, ties to even
+    (as NumPy rounds), and its bits are the sign and m (m = 1024 is the smallest normal, 2^-14).
+    """
+    x = np.asarray(x, dtype=np.float32)
+    small = np.abs(x) < _FLOAT16_SMALLEST_NORMAL
+    normal = np.where(small, np.float32(0), x).astype(np.float16)
+    magnitude = np.rint(np.abs(x) * np.float32(2.0**24)).astype(np.uint16)
+    sign = (x.view(np.uint32) >> 16).astype(np.uint16) & np.uint16(0x8000)
+    return np.where(small, magnitude | sign, normal.view(np.uint16)).view(np.float16)
+
+
 def extract_video(video_path: str | os.PathLike, estimator: Estimator, out_path: str | os.PathLike,
                   heatmap_size: int | None = None, progress: bool = True,
                   on_frame: Callable[[], None] | None = None) -> dict[str, Any]:
@@ -57,7 +77,7 @@ def extract_video(video_path: str | os.PathLike, estimator: Estimator, out_path:
                disable=not progress, leave=False)
     for frame in bar:
         est = estimator(frame)
-        heatmaps.append(est.heatmaps.astype(np.float16))
+        heatmaps.append(to_float16(est.heatmaps))
         bboxes.append(est.bbox)
         detected.append(est.detected)
         scores.append(est.scores)
