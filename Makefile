@@ -32,6 +32,8 @@ bench: setup
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_precision.py
 	$(BIN)/python bench/bench_predict.py
+	$(BIN)/python bench/bench_predict_memory.py
+	$(BIN)/python bench/bench_depthwise.py
 
 clean-env:
 	rm -rf $(VENV)
