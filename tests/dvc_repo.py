@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -13,14 +16,19 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
-# A pipeline that runs end to end in well under a minute on 2 cores.
+# A pipeline that runs end to end in well under a minute on 2 cores: 16x16 heatmaps, small filter
+# grids, no timing. Four finetuning epochs leave time to interrupt one after the first
+# (tests/test_interrupt.py).
 TINY_PARAMS = {
     "synthesize": {"videos": 3, "frames": 30, "width": 216, "height": 384, "workers": 1},
     "ood": {"videos": 2, "frames": 20, "width": 216, "height": 384, "workers": 1},
     "extract": {"workers": 1},
+    "heatmaps": {"size": 16, "c": 255.0, "sigma": 1.0},
     "split": {"block": 10},
     "pretrain": {"sequences": 4, "frames": 20, "max_epochs": 1, "windows_per_epoch": 32},
-    "finetune": {"max_epochs": 1, "windows_per_epoch": 32},
+    "finetune": {"max_epochs": 4, "windows_per_epoch": 32},
+    "evaluate": {"savgol_windows": [5], "savgol_polyorders": [1], "one_euro_min_cutoffs": [0.1],
+                 "one_euro_betas": [0.3], "cost_batch_size": 0},
 }
 
 
@@ -86,3 +94,49 @@ def make_tiny_repo(tmp: Path, params: dict | None = None) -> DvcRepo:
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "tiny pipeline")
     return repo
+
+
+def copy_repo(source: DvcRepo, tmp: Path) -> DvcRepo:
+    """A copy of a working copy (git history, DVC cache and outputs included) in its own folder."""
+    root = tmp / "repo"
+    shutil.copytree(source.root, root, symlinks=True)
+    return DvcRepo(root, environment(tmp))
+
+
+TIME_COLUMNS = {"seconds", "windows_per_s"}  # dvclive series that hold wall times
+
+
+def ran(output: str) -> set[str]:
+    """The stages a `dvc repro` / `dvc exp run` output says it ran."""
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def outputs(root: Path) -> dict[str, bytes]:
+    """The headline metrics, every score of the evaluation and the data stages' summaries."""
+    files = [*sorted((root / "metrics").glob("*.json")), *sorted((root / "reports" / "data").glob("*.json")),
+             root / "reports" / "evaluation" / "scores.json"]
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in files}
+
+
+def history(root: Path) -> dict[str, list[tuple[str, str]]]:
+    """dvclive's finetuning series (step, value), without wall times and timestamps."""
+    out = {}
+    for path in sorted((root / "dvclive" / "finetune" / "plots" / "metrics").glob("*.tsv")):
+        if path.stem not in TIME_COLUMNS:
+            with open(path, newline="") as handle:
+                out[path.stem] = [(row["step"], row[path.stem]) for row in csv.DictReader(handle, delimiter="\t")]
+    return out
+
+
+@dataclass(frozen=True)
+class TinyPipeline:
+    """A tiny copy of this repository after one uninterrupted `dvc repro`, committed. Never changed:
+    a test that drives DVC works on its own `copy`."""
+
+    template: DvcRepo
+    first_run: str                    # the repro's stdout
+    outputs: dict[str, bytes]         # its metrics and summaries, as written
+    history: dict[str, list[tuple[str, str]]]
+
+    def copy(self, tmp: Path) -> DvcRepo:
+        return copy_repo(self.template, tmp)

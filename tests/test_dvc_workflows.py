@@ -11,7 +11,7 @@ import yaml
 
 from climbpose.core.contract import headline_keys
 from climbpose.report import plot_page
-from tests.dvc_repo import make_tiny_repo
+from tests.dvc_repo import DvcRepo, ran
 from tests.test_offline_plots import drawn, plot_specs
 
 pytestmark = pytest.mark.slow
@@ -21,18 +21,28 @@ KEEP = "Experiment$|(params.yaml:)?(model|experiment|s)$|metrics/test.json:(mode
 STAGES = ["fetch_estimator", "synthesize", "extract", "preprocess", "ood", "split", "pretrain", "finetune", "evaluate"]
 
 
-def ran(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
+@pytest.fixture(scope="module")
+def repo(tiny_pipeline, tmp_path_factory):
+    """The session's tiny pipeline after its repro (every stage ran), copied for this module. Every
+    test leaves its workspace at the committed state."""
+    assert ran(tiny_pipeline.first_run) == set(STAGES)
+    return tiny_pipeline.copy(tmp_path_factory.mktemp("dvc"))
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    repo = make_tiny_repo(tmp_path_factory.mktemp("dvc"))
-    first = repo.dvc("repro")
-    assert ran(first.stdout) == set(STAGES)
-    repo.git("add", "-A")
-    repo.git("commit", "-q", "-m", "tiny pipeline results")
-    return repo
+def experiments(repo) -> dict[str, str]:
+    """Two experiments, as a user would run them one after another; name -> `dvc exp run` output.
+    The workspace is returned to the committed pipeline afterwards."""
+    runs = {
+        "dw": ("-S", "model=deciwatch"),
+        # Back to the (model, experiment, s) of the first repro, a new finetuning rate: pretraining
+        # comes from the run cache (the workspace held DeciWatch's), only what the rate feeds runs.
+        "default-lr": ("-S", "model=conv3d_depthwise", "-S", "finetune.lr=0.0002"),
+    }
+    done = {name: repo.dvc("exp", "run", *args, "-n", name).stdout for name, args in runs.items()}
+    repo.git("reset", "-q", "--hard")
+    repo.dvc("checkout", "--force")
+    return done
 
 
 def test_repro_then_status_clean_and_second_repro_is_a_no_op(repo):
@@ -99,22 +109,22 @@ def test_dag_is_the_documented_chain(repo):
     assert set(chain) <= edges, edges
 
 
-def test_exp_run_reruns_only_what_depends_on_the_change_and_reuses_the_run_cache(repo):
-    deciwatch = repo.dvc("exp", "run", "-S", "model=deciwatch", "-n", "dw")
-    assert ran(deciwatch.stdout) == {"pretrain", "finetune", "evaluate"}
-    finetune_only = repo.dvc("exp", "run", "-S", "model=deciwatch", "-S", "finetune.lr=0.0002", "-n", "dw-lr")
-    assert ran(finetune_only.stdout) == {"finetune", "evaluate"}
-    # Back to the (model, experiment, s) of the first repro (the default model): restored from the
-    # run cache, not run again.
-    back = repo.dvc("exp", "run", "-S", "model=conv3d_depthwise", "-S", "finetune.lr=0.0002", "-n", "default-lr")
-    assert "pretrain" not in ran(back.stdout)
-    assert "Stage 'pretrain' is cached - skipping run" in back.stdout + back.stderr
+def test_exp_run_reruns_only_what_depends_on_the_change_and_reuses_the_run_cache(experiments):
+    assert ran(experiments["dw"]) == {"pretrain", "finetune", "evaluate"}
+    assert ran(experiments["default-lr"]) == {"finetune", "evaluate"}
+    assert "Stage 'pretrain' is cached - skipping run" in experiments["default-lr"]
 
 
-def test_metrics_diff_and_exp_show_list_the_pck_keys(repo):
-    repo.dvc("exp", "run", "-S", "model=deciwatch", "-n", "dw-diff")
-    diff = repo.dvc("metrics", "diff", "--md").stdout
-    assert "model_pck_005" in diff and "metrics/test.json" in diff
+def test_metrics_diff_and_exp_show_list_the_pck_keys(repo, experiments):
+    committed = repo.metrics("test")
+    dw = json.loads(repo.git("show", f"{exp_ref(repo, 'dw')}:metrics/test.json").stdout)
+    assert dw != committed  # DeciWatch and the default model score differently
+    cells = [[cell.strip() for cell in line.strip("|").split("|")]
+             for line in repo.dvc("metrics", "diff", "HEAD", "dw", "--md").stdout.strip().splitlines()[2:]]
+    rows = {metric: (old, new) for path, metric, old, new, _ in cells if path == "metrics/test.json"}
+    assert {key for key in committed if committed[key] != dw[key]} == set(rows)  # every change, nothing else
+    for key, (old, new) in rows.items():
+        assert (float(old), float(new)) == pytest.approx((committed[key], dw[key]), abs=1e-3), key
     between = repo.dvc("metrics", "diff", "dw", "default-lr", "--all", "--md").stdout
     assert "model_pck_010" in between and "identity_pck_005" in between  # the baseline, unchanged, with --all
     show = repo.dvc("exp", "show", "--md", "--drop", ".*", "--keep", KEEP).stdout
@@ -125,38 +135,38 @@ def test_metrics_diff_and_exp_show_list_the_pck_keys(repo):
                                      "metrics/test.json:identity_pck_005"]), header
     table = json.loads(repo.dvc("exp", "show", "--json").stdout)  # baselines, each with its experiments
     names = {exp["name"] for baseline in table for exp in baseline["experiments"] or []}
-    assert {"dw", "dw-lr", "default-lr", "dw-diff"} <= names
+    assert set(experiments) <= names
 
 
-def test_queued_experiments_finish(repo):
-    for s in ("1", "2"):
-        repo.dvc("exp", "run", "--queue", "-S", f"s={s}", "-S", "experiment=2", "-n", f"queued-s{s}")
+def test_a_queued_experiment_finishes_in_its_own_copy(repo):
+    repo.dvc("exp", "run", "--queue", "-S", "finetune.lr=0.0005", "-n", "queued-lr")
     repo.dvc("queue", "start", "-j", "1")
     deadline = time.time() + 400
     while time.time() < deadline:
         status = repo.dvc("queue", "status").stdout
         if "Queued" not in status and "Running" not in status:
             break
-        time.sleep(3)
+        time.sleep(2)
     repo.dvc("queue", "stop", "--kill", check=False)
-    assert status.count("Success") >= 2, status
-    names = repo.dvc("exp", "ls", "--name-only").stdout
-    assert "queued-s1" in names and "queued-s2" in names
+    assert re.search(r"queued-lr.*Success", status), status
+    params = yaml.safe_load(repo.git("show", f"{exp_ref(repo, 'queued-lr')}:params.yaml").stdout)
+    assert params["finetune"]["lr"] == 0.0005
+    assert repo.git("status", "--porcelain").stdout == ""  # the workspace was not touched
+
+
+def exp_ref(repo: DvcRepo, name: str) -> str:
+    refs = repo.git("for-each-ref", "--format=%(refname)", "refs/exps").stdout.split()
+    return next(ref for ref in refs if ref.endswith(f"/{name}"))
 
 
 def test_push_pull_through_a_local_remote_restores_outputs_in_a_second_clone(repo, tmp_path):
     remote = tmp_path / "remote"
-    # Experiments ran in the workspace: return it to the committed pipeline before pushing.
-    repo.git("reset", "-q", "--hard")
-    repo.dvc("checkout", "--force")
     repo.dvc("remote", "add", "-f", "-d", "local", str(remote))
     repo.dvc("push")
     repo.git("add", ".dvc/config")
     repo.git("commit", "-q", "-m", "remote")
     clone_root = tmp_path / "clone"
     repo.run("git", "clone", "-q", str(repo.root), str(clone_root))
-    from tests.dvc_repo import DvcRepo
-
     clone = DvcRepo(clone_root, repo.env)
     clone.dvc("pull")
     assert (clone_root / "models" / "finetuned.pt").is_file()
@@ -164,7 +174,7 @@ def test_push_pull_through_a_local_remote_restores_outputs_in_a_second_clone(rep
     assert "Data and pipelines are up to date" in clone.dvc("status").stdout
 
 
-def test_exp_push_lets_a_second_machine_pull_and_apply_an_experiment(repo, tmp_path):
+def test_exp_push_lets_a_second_machine_pull_and_apply_an_experiment(repo, experiments, tmp_path):
     # A shared git remote for the experiment refs, a DVC remote for their data and models.
     origin, storage = tmp_path / "origin.git", tmp_path / "storage"
     repo.run("git", "init", "-q", "--bare", "-b", "main", str(origin))
@@ -172,10 +182,7 @@ def test_exp_push_lets_a_second_machine_pull_and_apply_an_experiment(repo, tmp_p
     repo.git("push", "-q", "origin", "main")
     repo.dvc("remote", "add", "-f", "-d", "--local", "shared", str(storage))
     repo.dvc("exp", "push", "origin", "dw")
-    refs = repo.git("for-each-ref", "--format=%(refname)", "refs/exps").stdout.split()
-    expected = repo.git("show", next(ref for ref in refs if ref.endswith("/dw")) + ":metrics/test.json").stdout
-
-    from tests.dvc_repo import DvcRepo
+    expected = repo.git("show", f"{exp_ref(repo, 'dw')}:metrics/test.json").stdout
 
     other = DvcRepo(tmp_path / "other", repo.env)
     repo.run("git", "clone", "-q", str(origin), str(other.root))

@@ -1,7 +1,7 @@
 """A killed `dvc repro` picks up where it stopped and ends with the metrics of an uninterrupted run.
 
-On a tiny copy of the pipeline (tests/dvc_repo.py): one uninterrupted `dvc repro` gives the
-reference. Then `dvc repro` is killed (SIGTERM to its whole process group, as a job scheduler
+On a copy of the session's tiny pipeline (tests/conftest.py): its uninterrupted `dvc repro` gives
+the reference. Then `dvc repro` is killed (SIGTERM to its whole process group, as a job scheduler
 does) while `extract` has written some videos' files, and again (SIGINT, as Ctrl-C does) while
 `finetune` is past its first epoch; neither leaves a partial output or a temporary behind, the
 second run extracts only the videos the first had not finished, and a last `dvc repro` resumes
@@ -12,7 +12,6 @@ reports/, not metrics/), and so must the finetuning history apart from its time 
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import shutil
@@ -24,19 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.dvc_repo import BIN, DvcRepo, make_tiny_repo
+from tests.dvc_repo import BIN, DvcRepo, history, outputs
 
 pytestmark = pytest.mark.slow
-
-# Four finetuning epochs leave time to kill after the first; 16x16 heatmaps, small filter grids
-# and no timing keep every stage short.
-PARAMS = {
-    "heatmaps": {"size": 16, "c": 255.0, "sigma": 1.0},
-    "finetune": {"max_epochs": 4, "windows_per_epoch": 32},
-    "evaluate": {"savgol_windows": [5], "savgol_polyorders": [1], "one_euro_min_cutoffs": [0.1],
-                 "one_euro_betas": [0.3], "cost_batch_size": 0},
-}
-TIME_COLUMNS = {"seconds", "windows_per_s"}
 
 
 def repro_killed(repo: DvcRepo, when, sig: int, timeout: float = 180) -> str:
@@ -59,33 +48,15 @@ def repro_killed(repo: DvcRepo, when, sig: int, timeout: float = 180) -> str:
     return output
 
 
-def metrics(root: Path) -> dict[str, bytes]:
-    """The headline metrics, every score of the evaluation and the data stages' summaries."""
-    files = [*sorted((root / "metrics").glob("*.json")), *sorted((root / "reports" / "data").glob("*.json")),
-             root / "reports" / "evaluation" / "scores.json"]
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in files}
-
-
-def history(root: Path) -> dict[str, list[tuple[str, str]]]:
-    """dvclive's finetuning series (step, value), without wall times and timestamps."""
-    out = {}
-    for path in sorted((root / "dvclive" / "finetune" / "plots" / "metrics").glob("*.tsv")):
-        if path.stem not in TIME_COLUMNS:
-            with open(path, newline="") as handle:
-                out[path.stem] = [(row["step"], row[path.stem]) for row in csv.DictReader(handle, delimiter="\t")]
-    return out
-
-
 def leftovers(root: Path) -> list[Path]:
     """Hidden temporaries of atomic writes (climbpose.core.io) anywhere in the outputs."""
     return [p for folder in ("data", "models", "checkpoints", "metrics") for p in (root / folder).rglob(".*")
             if ".partial-" in p.name or p.suffix in (".npz", ".pt", ".json", ".mp4")]
 
 
-def test_killed_extract_and_finetune_resume_to_the_uninterrupted_metrics(tmp_path):
-    repo = make_tiny_repo(tmp_path, PARAMS)
-    repo.dvc("repro")
-    reference, reference_history = metrics(repo.root), history(repo.root)
+def test_killed_extract_and_finetune_resume_to_the_uninterrupted_metrics(tiny_pipeline, tmp_path):
+    repo = tiny_pipeline.copy(tmp_path)
+    reference, reference_history = tiny_pipeline.outputs, tiny_pipeline.history
     assert {"reports/data/extract.json", "reports/data/preprocess.json", "reports/data/split.json", "metrics/val.json",
             "metrics/test.json", "reports/evaluation/scores.json"} <= set(reference)
 
@@ -112,6 +83,6 @@ def test_killed_extract_and_finetune_resume_to_the_uninterrupted_metrics(tmp_pat
     last = repo.dvc("repro")
     assert "resuming after epoch" in last.stdout
     assert "Running stage 'pretrain'" not in last.stdout and "Running stage 'extract'" not in last.stdout
-    assert metrics(repo.root) == reference
+    assert outputs(repo.root) == reference
     assert history(repo.root) == reference_history
     assert not leftovers(repo.root)

@@ -5,6 +5,8 @@ person, precomputed heatmaps), its outputs, and its one-line errors."""
 from __future__ import annotations
 
 import json
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -438,6 +440,33 @@ def test_missing_input_through_python_m(workdir):
                           capture_output=True, text=True, cwd=workdir)
     one_line_error(proc.returncode, proc.stderr, str(missing))
     assert not (workdir / "x").exists()
+
+
+def test_ctrl_c_stops_with_one_line_status_130_and_no_output(clip, model_file, estimator_dir, workdir):
+    """SIGINT while the estimator works (the progress bar has counted a few frames): one line on
+    stderr, no traceback from inside the interpreter, exit status 130, nothing in --out."""
+    frames = np.stack(list(read_frames(clip[0])))
+    long_clip = workdir / "long.mp4"
+    write_mp4(long_clip, np.concatenate([frames] * 10), fps=30, codec="mp4v")  # 300 frames: seconds of work
+    out = workdir / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "climbpose", "predict", str(long_clip), "--out", str(out),
+                             "--model", str(model_file), "--estimator-dir", str(estimator_dir)],
+                            stderr=subprocess.PIPE, text=True, cwd=workdir)
+    err = ""
+    while proc.poll() is None:
+        err += proc.stderr.read(1)
+        counted = re.findall(r"\| *(\d+)/300", err)
+        if counted and int(counted[-1]) >= 5:
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.communicate(timeout=60)[1]
+    err += rest
+    assert counted and int(counted[-1]) < 300, err  # it was stopped while working
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    lines = [line.split("\r")[-1] for line in rest.split("\n") if line.split("\r")[-1].strip()]
+    assert lines == ["climbpose predict: interrupted; no output is left half-written"], err
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_default_model_is_found_from_any_folder(clip, model_file, estimator_dir, tmp_path):

@@ -38,7 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        # Ctrl-C usually lands inside the estimator's interpreter or torch: a traceback from there
+        # says nothing to the user. Every output is written atomically (core.io.atomic_path), so
+        # the unwinding has already removed the temporaries; 130 is the shell's status for SIGINT.
+        print(f"climbpose {args.command}: interrupted; no output is left half-written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
