@@ -54,16 +54,27 @@ def test_a_missing_held_out_domain_folder_is_a_one_line_error(tmp_path):
 
 
 def write_video(path: Path, frames: int, rng: np.random.Generator, jitter: float, undetected: tuple[int, ...] = (),
-                landmark_offset: float = 0.0) -> None:
+                landmark_offset: float = 0.0, estimate_shift: int | None = None) -> None:
     """A preprocessed video of a person drifting slowly, its estimate off by `jitter` cells at random;
-    the estimator's regressed landmarks `landmark_offset` pixels right of the truth."""
-    base = rng.uniform(6, SIZE - 6, (1, kp.K, 2)) + np.cumsum(rng.normal(0, 0.3, (frames, 1, 2)), axis=0)
-    base[:, [kp.LEFT_HIP, kp.RIGHT_HIP], 1] = base[:, [kp.LEFT_SHOULDER, kp.RIGHT_SHOULDER], 1] + 8  # a torso of 8 cells
-    base = np.clip(base, 0, SIZE - 1)
-    estimate = np.clip(base + rng.normal(0, jitter, base.shape), 0, SIZE - 1)
+    the estimator's regressed landmarks `landmark_offset` pixels right of the truth.
+
+    With `estimate_shift`: a person standing still on whole cells, with a torso of exactly 8 cells,
+    and an estimate exactly `estimate_shift` cells right of the truth (no jitter)."""
+    if estimate_shift is None:
+        base = rng.uniform(6, SIZE - 6, (1, kp.K, 2)) + np.cumsum(rng.normal(0, 0.3, (frames, 1, 2)), axis=0)
+        base[:, [kp.LEFT_HIP, kp.RIGHT_HIP], 1] = base[:, [kp.LEFT_SHOULDER, kp.RIGHT_SHOULDER], 1] + 8  # a torso of 8 cells
+        base = np.clip(base, 0, SIZE - 1)
+        estimate = np.clip(base + rng.normal(0, jitter, base.shape), 0, SIZE - 1)
+    else:
+        still = np.stack([rng.integers(4, SIZE - 4, kp.K), rng.integers(4, SIZE - 12, kp.K)], axis=-1).astype(float)
+        still[[kp.LEFT_HIP, kp.RIGHT_HIP]] = still[[kp.LEFT_SHOULDER, kp.RIGHT_SHOULDER]] + [0, 8]
+        base = np.repeat(still[None], frames, axis=0)
+        estimate = base + [estimate_shift, 0]
     heatmaps = render_gaussians(torch.from_numpy(estimate).float(), 1.0, SIZE, 255.0).numpy()
     scale = 10.0  # image pixels per heatmap cell, box from (0, 0)
-    keypoints = np.concatenate([(base + 0.5) * scale, np.ones((frames, kp.K, 1))], axis=-1)
+    # Cell coordinates are pixels / scale: whole cells (estimate_shift) are whole multiples of it.
+    pixels = (base + (0.5 if estimate_shift is None else 0.0)) * scale
+    keypoints = np.concatenate([pixels, np.ones((frames, kp.K, 1))], axis=-1)
     bboxes = np.tile(np.array([0.0, 0.0, SIZE * scale, SIZE * scale], dtype=np.float32), (frames, 1))
     detected = np.ones(frames, dtype=bool)
     detected[list(undetected)] = False
@@ -71,12 +82,16 @@ def write_video(path: Path, frames: int, rng: np.random.Generator, jitter: float
     save_npz(path, **preprocess_video(heatmaps, bboxes, detected, keypoints, 255.0, 1.0, landmarks=landmarks))
 
 
-def tiny_project(root: Path, model: str) -> None:
+def tiny_project(root: Path, model: str, state: dict | None = None, estimate_shift: int | None = None,
+                 feed_targets: bool = False) -> None:
+    """Two videos split into validation and test windows, two held-out-domain videos, params and a
+    model file: `state`, or the model's initial weights."""
     rng = np.random.default_rng(0)
     for name, offset in (("a", 0.0), ("b", 100.0)):  # b's landmarks are 10 cells off: wrong at every threshold
-        write_video(root / f"data/preprocessed/{name}.npz", 20, rng, jitter=1.5, landmark_offset=offset)
-    write_video(root / "data/ood/preprocessed/far.npz", 17, rng, jitter=2.5, undetected=(7,))
-    write_video(root / "data/ood/preprocessed/near.npz", 10, rng, jitter=2.5)
+        write_video(root / f"data/preprocessed/{name}.npz", 20, rng, jitter=1.5, landmark_offset=offset,
+                    estimate_shift=estimate_shift)
+    write_video(root / "data/ood/preprocessed/far.npz", 17, rng, jitter=2.5, undetected=(7,), estimate_shift=estimate_shift)
+    write_video(root / "data/ood/preprocessed/near.npz", 10, rng, jitter=2.5, estimate_shift=estimate_shift)
     names = ("a", "b")
     for split, starts in (("val", [0, 5]), ("test", [10, 15])):
         rows = np.array([(v, t, 1) for v in range(2) for t in starts])
@@ -88,10 +103,11 @@ def tiny_project(root: Path, model: str) -> None:
     params["heatmaps"]["size"] = SIZE
     params["train"]["device"] = "cpu"
     params["evaluate"].update(savgol_windows=[3, 5], savgol_polyorders=[0, 1], one_euro_min_cutoffs=[0.1, 1.0],
-                              one_euro_betas=[0.0], cost_batch_size=2)
+                              one_euro_betas=[0.0], cost_batch_size=2, feed_targets=feed_targets)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    net = new_model(model, 0, SIZE, WINDOW, torch.device("cpu"))
-    save_model(root / "models/finetuned.pt", model, SIZE, WINDOW, net.state_dict(), [])
+    if state is None:
+        state = new_model(model, 0, SIZE, WINDOW, torch.device("cpu")).state_dict()
+    save_model(root / "models/finetuned.pt", model, SIZE, WINDOW, state, [])
 
 
 def run_evaluate(root: Path) -> subprocess.CompletedProcess:
@@ -153,12 +169,38 @@ def test_the_stage_scores_the_held_out_domain_like_test(tmp_path):
     assert (tmp_path / "reports/example_frame.png").is_file()
 
 
-def test_the_stage_answers_help_and_refuses_arguments(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    done = subprocess.run([sys.executable, str(ROOT / "stages/evaluate.py"), "--help"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and "metrics/{val,test,ood}.json" in done.stdout
-    assert list(tmp_path.iterdir()) == []
+def shifting_depthwise(cells: int) -> dict:
+    """conv3d_depthwise weights that move every map `cells` cells right (within its trust region)."""
+    net = new_model("conv3d_depthwise", 0, SIZE, WINDOW, torch.device("cpu"))
+    centre = net.kernel_size // 2
+    with torch.no_grad():
+        net.conv.weight.zero_()
+        net.conv.weight[:, 0, centre, centre, centre - cells] = 1.0
+    return net.state_dict()
+
+
+@pytest.mark.parametrize("feed_targets", [False, True])
+def test_the_model_row_scores_the_model_s_own_predictions(tmp_path, feed_targets):
+    # Every estimate lies one cell left of the truth: 1/8 of the torso, wrong at PCK@0.05 and 0.1,
+    # right at 0.2. The model moves each map one cell right, onto the truth. Fed the ground truth
+    # instead (the thesis' defect), it moves the truth one cell off, where the estimate was.
+    tiny_project(tmp_path, "conv3d_depthwise", shifting_depthwise(1), estimate_shift=-1, feed_targets=feed_targets)
+    done = run_evaluate(tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    scores = json.loads((tmp_path / "reports/evaluation/scores.json").read_text())
+    row = "model_feed_targets" if feed_targets else "model"
+    expected = [0.0, 0.0, 100.0] if feed_targets else [100.0, 100.0, 100.0]
+    for split in ("val", "test", "ood"):
+        got = scores[split]
+        assert [got[f"identity_pck_{t}"] for t in ("005", "010", "020")] == [0.0, 0.0, 100.0], split
+        assert [got[f"{row}_pck_{t}"] for t in ("005", "010", "020")] == expected, split
+        assert got[f"{row}_fixed_005"] == expected[0] and got[f"{row}_broken_020"] == 0.0, split
+    if feed_targets:  # no honest-looking model row beside the labelled one
+        assert not any(key.startswith("model_pck") for key in scores["test"])
+    # A defect run's tables carry its name, and no file of an honest run is left beside them.
+    results = tmp_path / "reports/evaluation" / ("results_feed_targets.md" if feed_targets else "results.md")
+    assert ("fed targets" in results.read_text()) == feed_targets
+    assert (tmp_path / "reports/evaluation/results.md").exists() != feed_targets
 
 
 def test_the_stage_requires_the_held_out_domain(tmp_path):

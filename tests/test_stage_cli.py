@@ -86,6 +86,7 @@ def test_a_stage_through_a_real_interpreter(tmp_path):
 
     done = run("--help")
     check_help("evaluate", done.returncode, done.stdout, done.stderr)
+    assert "metrics/{val,test,ood}.json" in done.stdout
     params_with_a_typo(tmp_path)
     done = run()
     check_one_line_error(done.returncode, done.stderr, "sigmaa")
