@@ -23,8 +23,14 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml src/climbpose/rep
 repro: setup
 	$(BIN)/dvc repro
 
+# Tests run in a new random order each time (pytest-random-order); the seed is printed first so a
+# failing order can be rerun: make test ORDER_SEED=N.
+ifndef ORDER_SEED
+ORDER_SEED := $(shell od -An -N3 -tu4 /dev/urandom | tr -d ' ')
+endif
 test: setup
-	$(BIN)/python -m pytest -q
+	@echo "test order: --random-order-seed=$(ORDER_SEED)"
+	$(BIN)/python -m pytest -q --random-order-seed=$(ORDER_SEED)
 
 # Benchmarks print JSON lines (median of repetitions); see README "Performance".
 bench: setup

@@ -387,6 +387,29 @@ def test_precomputed_heatmaps_known_answer(model_file, workdir, capsys):
     assert np.isnan(refined[~detected]).all() and np.isnan(raw[~detected]).all()
     assert sum(1 for _ in read_frames(out_dir / "replay.overlay.mp4")) == t_total
 
+    # The formats users' scripts read, pinned here as literals rather than taken from the code: the
+    # CSV's columns, row order and number formats (pixels to 2 decimals, score to 4, empty where
+    # no person), the JSON's header keys and per-frame layout.
+    lines = (out_dir / "replay.keypoints.csv").read_text().splitlines()
+    assert lines[0] == "frame,keypoint,x,y,score,source,detected"
+    assert lines[1] == "0,nose,140.00,110.00,1.0000,raw,true"
+    assert lines[1 + K].startswith("0,nose,") and lines[1 + K].endswith(",refined,true")
+    assert lines[1 + 2 * K].endswith(",landmarks,true")
+    assert lines[1 + 10 * 3 * K] == "10,nose,,,,raw,false"
+    data = json.loads((out_dir / "replay.keypoints.json").read_text())
+    assert list(data) == ["input", "frames_total", "frames_detected", "fps", "frame_times", "keypoints", "coordinates",
+                          "sources", "score", "model", "window", "step", "heatmap_size", "c", "estimator", "model_path",
+                          "device", "model_file", "timing", "frames"]
+    assert (data["frames_total"], data["frames_detected"], data["fps"], data["window"], data["c"]) == (16, 14, 25.0, 5, 255.0)
+    assert list(data["sources"]) == ["raw", "refined", "landmarks"] and data["keypoints"][:2] == ["nose", "left_ear"]
+    assert {"fps", "estimator_fps", "model_fps", "overlay_fps"} <= set(data["timing"])
+    first, gap = data["frames"][0], data["frames"][10]
+    assert list(first) == ["frame", "time_s", "detected", "bbox", "raw", "refined", "landmarks"]
+    assert (first["frame"], first["time_s"], first["detected"], first["bbox"]) == (0, 0.0, True, [100.0, 50.0, 212.0, 162.0])
+    assert first["raw"]["nose"] == {"x": 140.0, "y": 110.0, "score": 1.0}
+    assert (gap["time_s"], gap["detected"], gap["bbox"]) == (0.4, False, None)
+    assert gap["raw"]["nose"] == {"x": None, "y": None, "score": None}
+
     # Experiment-3 spacing (the model file says step 2): windows of every 2nd frame, every frame still
     # gets an output.
     stepped = workdir / "averaging_step2.pt"
