@@ -51,8 +51,12 @@ def test_repro_then_status_clean_and_second_repro_is_a_no_op(repo):
     second = repo.dvc("repro")
     assert ran(second.stdout) == set()
     assert repo.git("status", "--porcelain").stdout == ""
+    # The headline is the evaluation's test scores, key for key; PCK can only grow with the threshold.
     metrics = repo.metrics("test")
-    assert list(metrics) == headline_keys() and all(0 <= value <= 100 for value in metrics.values())
+    scores = json.loads((repo.root / "reports" / "evaluation" / "scores.json").read_text())["test"]
+    assert list(metrics) == headline_keys() and metrics == {key: scores[key] for key in headline_keys()}
+    for row in ("model", "identity", "subcells"):
+        assert metrics[f"{row}_pck_005"] <= metrics[f"{row}_pck_010"] <= metrics[f"{row}_pck_020"], row
     # `dvc metrics show` is readable: the three evaluation files, the ten headline columns (one
     # line each on a wide terminal: the column names set the width, about 21 characters each).
     shown = repo.dvc("metrics", "show").stdout.splitlines()

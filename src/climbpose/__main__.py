@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import import_module
+from typing import Callable
 
 from climbpose import __version__
 
 
+def _lazy(module: str) -> Callable[[argparse.Namespace], int]:
+    """The `run` of a command's module, imported only when that command runs."""
+    return lambda args: import_module(module).run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    # The commands import torch, OpenCV and matplotlib: only when chosen, so --help stays instant.
-    from climbpose import predict
-    from climbpose.report import command as report
+    # Only the options are imported here; the commands (torch, OpenCV, DVC, matplotlib) when chosen,
+    # so `climbpose --help` answers at once.
+    from climbpose.predict import arguments as predict_arguments
+    from climbpose.report import arguments as report_arguments
 
     parser = argparse.ArgumentParser(prog="climbpose", description="ClimbPose: temporal refinement of climber poses.")
     parser.add_argument("--version", action="version", version=f"climbpose {__version__}")
@@ -25,14 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
         "predict", help="refine the pose in a new video with a trained model",
         description="Run the frozen estimator and a trained temporal model on a video file or a folder of "
                     "frames; write per-frame keypoints (CSV, JSON) and an overlay video.")
-    predict.add_arguments(sub)
-    sub.set_defaults(handler=predict.run)
+    predict_arguments.add_arguments(sub)
+    sub.set_defaults(handler=_lazy("climbpose.predict.command"))
     sub = commands.add_parser(
         "report", help="tables and figure across every DVC experiment",
         description="Collect every run DVC knows (dvc exp show) and write the thesis' Tables 1-4, the "
                     "inference-cost table and Figure 1 into reports/. Run it in the project's root folder.")
-    report.add_arguments(sub)
-    sub.set_defaults(handler=report.run)
+    report_arguments.add_arguments(sub)
+    sub.set_defaults(handler=_lazy("climbpose.report.command"))
     return parser
 
 

@@ -14,21 +14,29 @@ The modules, in the order the work happens:
 * `clip`: the estimator on every frame, the training preprocessing, pixels (a `Prediction`);
 * `windows`: the windowed refiner (sequences, padding, averaging overlapping windows);
 * `outputs`: the CSV, JSON and overlay video;
-* `command`: `predict()` (all of the above) and the command line.
+* `command`: `predict()` (all of the above) and the command line (`arguments`: its options).
 """
 
-from climbpose.predict.clip import Prediction, model_inputs, predict_clip
-from climbpose.predict.command import add_arguments, predict, run
-from climbpose.predict.errors import PredictError
-from climbpose.predict.loading import choose_device, default_estimator_dir, default_model, load_trained_model, project_root
-from climbpose.predict.outputs import (CSV_COLUMNS, frame_json, json_header, output_paths, render_overlay,
-                                       write_csv, write_prediction_json)
-from climbpose.predict.sources import FrameSource, open_input
-from climbpose.predict.windows import WindowRefiner
+from importlib import import_module
 
-__all__ = [
-    "CSV_COLUMNS", "FrameSource", "PredictError", "Prediction", "WindowRefiner", "add_arguments", "choose_device",
-    "default_estimator_dir", "default_model", "frame_json", "json_header", "load_trained_model", "model_inputs",
-    "open_input", "output_paths", "predict", "predict_clip", "project_root", "render_overlay", "run", "write_csv",
-    "write_prediction_json",
-]
+# Names -> the submodule holding them, imported on first use (PEP 562), so that `climbpose --help`
+# and the parser (`arguments`) do not pay for torch and OpenCV.
+_EXPORTS = {
+    "Prediction": "clip", "model_inputs": "clip", "predict_clip": "clip",
+    "predict": "command", "run": "command",
+    "add_arguments": "arguments",
+    "PredictError": "errors",
+    "choose_device": "loading", "default_estimator_dir": "loading", "default_model": "loading",
+    "load_trained_model": "loading", "project_root": "loading",
+    "CSV_COLUMNS": "outputs", "frame_json": "outputs", "json_header": "outputs", "output_paths": "outputs",
+    "render_overlay": "outputs", "write_csv": "outputs", "write_prediction_json": "outputs",
+    "FrameSource": "sources", "open_input": "sources",
+    "WindowRefiner": "windows",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
