@@ -341,3 +341,18 @@ def test_full_scores_are_read_from_each_runs_commit(tmp_path):
     assert run.value("cost", "model_windows_per_s") is None  # no cost file at that commit: left empty
     workspace = with_scores(tmp_path, Run("workspace", "workspace", {"model": "conv3d"}))
     assert workspace.value("test", "savgol_pck_005") == 1.0
+
+
+def test_every_model_that_ran_has_rows_the_first_run_s_first():
+    from climbpose.report.tables import cost_table
+
+    runs = [fake_run("conv3d_depthwise", 1, 1, offset=50.0), fake_run("conv3d", 1, 1), fake_run("smoothnet", 1, 1, offset=60.0)]
+    table = pck_table(runs, 1, 1)
+    labels = ["Depthwise Conv3D", "SmoothNet", "Conv3D", "DeciWatch", "bi-ConvLSTM sum", "bi-ConvLSTM concat"]
+    assert table.rows[:7] == ["Identity function", *labels]
+    assert [table.values[row][0] for row in (1, 2, 3, 4)] == pytest.approx([51.05, 61.05, 11.05, None], nan_ok=True)
+    # The broken and fixed sections hold the same model rows, then the filters.
+    broken = table.rows.index("Depthwise Conv3D", 7)
+    assert table.values[broken][0] == pytest.approx(5.105)
+    assert per_keypoint_table(runs, 1, 3).groups[1:4] == [(labels[0], 3), (labels[1], 3), (labels[2], 3)]
+    assert cost_table(runs).rows == labels

@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from climbpose.core.io import atomic_path  # noqa: E402
 from climbpose.report.experiments import Run  # noqa: E402
-from climbpose.report.tables import MODELS  # noqa: E402
+from climbpose.report.tables import model_rows  # noqa: E402
 from climbpose.core.contract import FINETUNE_SELECT_THRESHOLD, metric_key  # noqa: E402
 
 # The finetuning history's selection curve and the identity function's matching number.
@@ -33,9 +33,10 @@ COLORS = dict(zip(RUN_LABELS, plt.get_cmap("tab10").colors))
 
 def finetuning_figure(entries: Sequence[tuple[Run, dict[str, dict[int, float]]]], paths: Sequence[str | Path]) -> None:
     """Draw Figure 1 from (run, history) pairs, at most one run per (model, s.e), into each path (PNG, PDF...)."""
-    fig, axes = plt.subplots(len(MODELS), len(PANELS), figsize=(13, 3.0 * len(MODELS)), squeeze=False, sharex="row")
+    models = model_rows(run for run, _ in entries)  # every model that ran, then the thesis' others
+    fig, axes = plt.subplots(len(models), len(PANELS), figsize=(13, 3.0 * len(models)), squeeze=False, sharex="row")
     seen_labels: set[str] = set()
-    for row, (model, title) in enumerate(MODELS):
+    for row, (model, title) in enumerate(models):
         runs = sorted(((run, h) for run, h in entries if run.model == model and h), key=lambda item: item[0].label)
         for col, (key, name) in enumerate(PANELS):
             ax = axes[row, col]

@@ -24,9 +24,12 @@ from climbpose.evaluate.harm import BROKEN, FIXED
 from climbpose.report.experiments import Run
 from climbpose.report.table import Cell, Table
 
+# The thesis' four models: always rows of the thesis' tables, in its order, run or not.
 MODELS: tuple[tuple[str, str], ...] = (
     ("conv3d", "Conv3D"), ("deciwatch", "DeciWatch"),
     ("bi_convlstm_sum", "bi-ConvLSTM sum"), ("bi_convlstm_concat", "bi-ConvLSTM concat"))
+MODEL_LABELS = {**dict(MODELS), "conv3d_depthwise": "Depthwise Conv3D", "lapse_selector": "Lapse selector",
+                "smoothnet": "SmoothNet"}
 # The untrained baselines beside the models: two classical filters; the estimator's own maps read
 # between cells (the sub-cell peak, `climbpose.heatmaps.subcell_peaks`) with no temporal model, which
 # shows how much of a model that reads sub-cell peaks owes to the reading alone; and the estimator's
@@ -86,9 +89,21 @@ def select_runs(runs: Iterable[Run], feed_targets: bool = False) -> tuple[dict[t
     return chosen, notes
 
 
+def model_rows(runs: Iterable[Run]) -> tuple[tuple[str, str], ...]:
+    """The model rows of the tables: the first run's model (runs come default first,
+    `report.command.default_first`), the other models beyond the thesis' in the order their runs
+    come, then the thesis' four in its order, run or not, so the thesis' tables keep their shape.
+    The identity model is the baseline row, not here."""
+    ran = [run.model for run in runs if run.model != IDENTITY[0]]
+    thesis = [m for m, _ in MODELS]
+    names = dict.fromkeys([*ran[:1], *(m for m in ran if m not in thesis), *thesis])
+    return tuple((name, MODEL_LABELS.get(name, name)) for name in names)
+
+
 def _column_runs(chosen: dict[tuple[str, int, int], Run], e: int, s: int) -> list[Run]:
-    """All runs of one (experiment, s) column, in table-row order: any of them can give the baseline rows."""
-    return [chosen[(m, e, s)] for m, _ in (*MODELS, IDENTITY) if (m, e, s) in chosen]
+    """All runs of one (experiment, s) column, in the order they were chosen: any of them can give
+    the baseline rows."""
+    return [run for (_, run_e, run_s), run in chosen.items() if (run_e, run_s) == (e, s)]
 
 
 class _Disagreements(dict):
@@ -129,12 +144,13 @@ def pck_table(runs: Sequence[Run], s: int, number: int, split: str = "test", fee
     chosen, notes = select_runs(runs, feed_targets)
     disagreements = _Disagreements()
     model_prefix = row_prefix("model", feed_targets)
-    lines = ([("pck", row, label) for row, label in (IDENTITY, *MODELS, *FILTERS)] + [("thr", IDENTITY[0], THR_ROW)]
-             + [(measure, row, label) for measure in (BROKEN, FIXED) for row, label in (*MODELS, *FILTERS)])
+    models = model_rows(runs)
+    lines = ([("pck", row, label) for row, label in (IDENTITY, *models, *FILTERS)] + [("thr", IDENTITY[0], THR_ROW)]
+             + [(measure, row, label) for measure in (BROKEN, FIXED) for row, label in (*models, *FILTERS)])
     splits = (split, OOD)
 
     def cell(measure: str, row: str, source: str, t: float, e: int) -> float | None:
-        if row in dict(MODELS):
+        if row in dict(models):
             run = chosen.get((row, e, s))
             return run.value(source, metric_key(f"{model_prefix}_{measure}", t)) if run else None
         where = f"{s}.{e}" + (f" {OOD}" if source == OOD else "")
@@ -147,7 +163,7 @@ def pck_table(runs: Sequence[Run], s: int, number: int, split: str = "test", fee
         settings = "; ".join(f"{s}.{e}: {text}" for e in EXPERIMENTS if (text := _filter_settings(_column_runs(chosen, e, s), kind)))
         if settings:
             notes.append(f"{label} settings chosen on validation PCK@0.05: {settings}")
-    harm_rows = len(MODELS) + len(FILTERS)
+    harm_rows = len(models) + len(FILTERS)
     name, title, label_notes = _label(
         f"table{number}_pck_s{s}{'' if split == 'test' else '_' + split}", feed_targets,
         f"Table {number}: {split} and held-out-domain ({OOD}) PCK (%), s={s}, experiments 1-3, with the keypoints each "
@@ -164,13 +180,14 @@ def per_keypoint_table(runs: Sequence[Run], s: int, number: int, split: str = "t
     """Table 3 (s=1) / 4 (s=2): per-part PCK@0.2, 13 rows x (identity, models, filters) x experiment."""
     chosen, notes = select_runs(runs, feed_targets)
     disagreements = _Disagreements()
-    groups = [IDENTITY, *MODELS, *FILTERS]
+    models = model_rows(runs)
+    groups = [IDENTITY, *models, *FILTERS]
     values: list[list[Cell]] = [[] for _ in kp.PARTS]
     for row, _ in groups:
         for e in EXPERIMENTS:
             column = _column_runs(chosen, e, s)
             for p, (part, _) in enumerate(kp.PARTS):
-                if row in dict(MODELS):
+                if row in dict(models):
                     run = chosen.get((row, e, s))
                     key = metric_key(f"{split}_{row_prefix('model', feed_targets)}_pck", PART_THRESHOLD, part)
                     values[p].append(run.value("per_keypoint", key) if run else None)
@@ -189,16 +206,17 @@ def cost_table(runs: Sequence[Run]) -> Table:
     """Inference cost per model (the first run of each model that measured it) beside the thesis' ms/window."""
     columns = ["thesis ms/window", "ms/window (batch 1)", "windows/s", "batch", "device", "run"]
     values: list[list[Cell]] = []
-    for model, _ in MODELS:
+    models = model_rows(runs)
+    for model, _ in models:
         run = next((r for r in runs if r.model == model and r.value("cost", "model_ms_per_window_b1") is not None), None)
         cost = run.metrics["cost"] if run else {}
-        values.append([THESIS_MS_PER_WINDOW[model], run.value("cost", "model_ms_per_window_b1") if run else None,
+        values.append([THESIS_MS_PER_WINDOW.get(model), run.value("cost", "model_ms_per_window_b1") if run else None,
                        run.value("cost", "model_windows_per_s") if run else None,
                        str(cost.get("batch_size", "")), str(cost.get("device", "")), run.name if run else ""])
     return Table(name="inference_cost", title="Inference cost per window: the thesis (SPEC 1.9) and this pipeline's runs",
-                 columns=columns, rows=[label for _, label in MODELS], values=values,
+                 columns=columns, rows=[label for _, label in models], values=values,
                  notes=["Wall times depend on the machine; the thesis' numbers come from its own GPU."],
-                 digits={label: 2 for _, label in MODELS})
+                 digits={label: 2 for _, label in models})
 
 
 ROWS_SENTENCE = ("Rows: the identity function is the frozen estimator alone (its heatmaps passed through unchanged "
