@@ -87,9 +87,10 @@ def damage_array(data, array: np.ndarray) -> np.ndarray | None:
     return a
 
 
-def write_npz(data, path: Path, arrays: dict[str, np.ndarray]) -> None:
+def write_npz(data, path: Path, arrays: dict[str, np.ndarray]) -> bool:
     """Write `arrays` with none, one or two of them broken (plus perhaps a stray member), and
-    maybe damage the file's bytes."""
+    maybe damage the file's bytes. True when nothing was broken: a good file (a stray member and
+    compression are allowed), which the loader must accept."""
     broken = data.draw(st.sets(st.sampled_from(sorted(arrays)), max_size=2) | st.just(set()))
     members = {}
     for key, array in arrays.items():
@@ -124,6 +125,7 @@ def write_npz(data, path: Path, arrays: dict[str, np.ndarray]) -> None:
         path.write_bytes(rng.bytes(data.draw(st.integers(1, 600))))
     elif how == "empty":
         path.write_bytes(b"")
+    return not broken and how in ("keep", "compressed")
 
 
 def valid_keypoints(rng: np.random.Generator, t: int, visibility=(0, 1)) -> np.ndarray:
@@ -153,10 +155,11 @@ def test_climbalong_inputs_and_targets(tmp_path_factory, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
     t = data.draw(FRAMES)
     inputs, targets = root / "inputs" / "v.npz", root / "targets" / "v.npz"
-    write_npz(data, inputs, {"heatmaps": rng.normal(-1, 2, (t, K, S, S)).astype(np.float32), "bboxes": valid_boxes(rng, t)})
+    good = write_npz(data, inputs, {"heatmaps": rng.normal(-1, 2, (t, K, S, S)).astype(np.float32), "bboxes": valid_boxes(rng, t)})
     keypoints = valid_keypoints(rng, t, (0, 1, 2))
-    write_npz(data, targets, {"keypoints": keypoints[:, None] if data.draw(st.booleans()) else keypoints})
+    good &= write_npz(data, targets, {"keypoints": keypoints[:, None] if data.draw(st.booleans()) else keypoints})
     video = outcome(lambda: climbalong.load_video(root, "v", S), inputs, targets)
+    assert video is not None or not (good and t > 0)  # good files load
     if video is not None:
         assert video.heatmaps.dtype == np.float32 and np.isfinite(video.heatmaps).all()
         assert video.heatmaps.shape[1:] == (K, S, S) and len(video.heatmaps) == len(video.keypoints) == len(video.detected)
@@ -165,22 +168,26 @@ def test_climbalong_inputs_and_targets(tmp_path_factory, data):
     outcome(lambda: climbalong.first_frame_annotated(root, "v"), targets)
 
 
-def estimator_file(data, path: Path) -> None:
+def estimator_file(data, path: Path) -> bool:
+    """An estimator output file, perhaps broken; True when it is good and holds frames."""
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
     t = data.draw(FRAMES)
     detected = rng.random(t) < 0.8
     boxes = np.where(detected[:, None], valid_boxes(rng, t), 0).astype(np.float32)
     keypoints = np.where(detected[:, None, None], rng.uniform(0, 60, (t, K, 2)), np.nan).astype(np.float32)
-    write_npz(data, path, {"heatmaps": rng.random((t, K, S, S)).astype(np.float16), "bboxes": boxes, "detected": detected,
-                           "scores": rng.random((t, K)).astype(np.float32), "keypoints": keypoints})
+    good = write_npz(data, path, {"heatmaps": rng.random((t, K, S, S)).astype(np.float16), "bboxes": boxes,
+                                  "detected": detected, "scores": rng.random((t, K)).astype(np.float32),
+                                  "keypoints": keypoints})
+    return good and t > 0
 
 
 @fuzz(300)
 @given(st.data())
 def test_extracted_and_precomputed_estimator_files(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("extracted") / "v.npz"
-    estimator_file(data, path)
+    good = estimator_file(data, path)
     arrays = outcome(lambda: read_estimates(path, S), path)
+    assert arrays is not None or not good
     if arrays is not None:
         t = len(arrays["bboxes"])
         assert t > 0 and arrays["heatmaps"].shape == (t, K, S, S) and np.isfinite(arrays["heatmaps"].astype(np.float32)).all()
@@ -200,8 +207,10 @@ def test_extracted_and_precomputed_estimator_files(tmp_path_factory, data):
 def test_synthetic_keypoint_files(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("keypoints") / "v.npz"
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
-    write_npz(data, path, {"keypoints": valid_keypoints(rng, data.draw(FRAMES))})
+    t = data.draw(FRAMES)
+    good = write_npz(data, path, {"keypoints": valid_keypoints(rng, t)})
     keypoints = outcome(lambda: read_keypoint_file(path), path)
+    assert keypoints is not None or not (good and t > 0)
     if keypoints is not None:
         assert_keypoints_clean(keypoints)
 
@@ -210,19 +219,21 @@ def test_synthetic_keypoint_files(tmp_path_factory, data):
 @given(st.data())
 def test_preprocessed_store(tmp_path_factory, data):
     folder = tmp_path_factory.mktemp("preprocessed")
-    files = []
+    files, good = [], True
     for name in ("a", "b")[:data.draw(st.integers(1, 2))]:
         rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
         t = data.draw(FRAMES)
         usable = rng.random(t) < 0.8
         maps = rng.random((t, K, S, S)).astype(np.float16)
-        write_npz(data, folder / f"{name}.npz", {
+        intact = write_npz(data, folder / f"{name}.npz", {
             "inputs": maps, "targets": maps, "target_cells": rng.integers(0, S, (t, K, 2)).astype(np.int16),
             "present": rng.random((t, K)) < 0.9, "usable": usable, "bboxes": valid_boxes(rng, t)})
+        good &= intact and t > 0
         files.append(folder / f"{name}.npz")
     keys = data.draw(st.sampled_from([("usable",), ("inputs", "targets", "target_cells", "present"),
                                       ("inputs", "targets", "target_cells", "present", "bboxes")]))
     store = outcome(lambda: load_frame_store(folder, keys), *files)
+    assert store is not None or not good
     if store is not None:
         assert store.names == tuple(f.stem for f in files) and len(store.offsets) == len(files) + 1
         for key in keys:
@@ -284,7 +295,8 @@ def test_json_and_coco_annotation_files(tmp_path_factory, data):
         doc = project_document(rng, frames, names)
     else:
         doc = coco_document(rng, frames, names or list(NAMES))
-    for _ in range(data.draw(st.integers(0, 3))):
+    rounds = data.draw(st.integers(0, 3))
+    for _ in range(rounds):
         doc = damage_json(data, doc)
     text = json.dumps(doc)  # NaN and Infinity come out as the literals json.loads accepts
     how = data.draw(st.sampled_from(["keep"] * 4 + ["truncate", "bytes", "empty"]))
@@ -292,6 +304,8 @@ def test_json_and_coco_annotation_files(tmp_path_factory, data):
         text = text[:data.draw(st.integers(0, max(len(text) - 1, 0)))]
     path.write_bytes(rng.bytes(50) if how == "bytes" else b"" if how == "empty" else text.encode())
     videos = outcome(lambda: read_annotation_file(path), path)
+    if rounds == 0 and how == "keep" and frames > 0 and names in (None, list(NAMES[:5])):
+        assert videos, doc  # a good file, in project names, loads
     for labels in (videos or {}).values():
         n_frames = data.draw(st.integers(0, 4))
         files = data.draw(st.sampled_from([None, [f"frame_{i:06d}.jpg" for i in range(n_frames)]]))
