@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export DVC_NO_ANALYTICS := 1
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup repro test bench clean-env
+.PHONY: setup repro test bench mutation clean-env
 
 setup: $(STAMP)
 
@@ -40,6 +40,14 @@ bench: setup
 	$(BIN)/python bench/bench_predict.py
 	$(BIN)/python bench/bench_predict_memory.py
 	$(BIN)/python bench/bench_depthwise.py
+
+# Mutation testing of the metric and transform core ([tool.mutmut] in pyproject.toml): about ten
+# minutes on 2 cores, so not part of make test. Survivors: mutmut results, then mutmut show NAME.
+mutation: setup
+	$(BIN)/python -m pip install --quiet mutmut==3.8.1
+	rm -rf mutants
+	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
 
 clean-env:
 	rm -rf $(VENV)

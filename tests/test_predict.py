@@ -614,3 +614,21 @@ def test_training_records_how_the_model_was_made(tmp_path):
     done = subprocess.run([sys.executable, "-m", "climbpose", "report", "--model", str(path)], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.startswith(f"{path}: {params.model}, experiment")
+
+
+def test_a_model_file_missing_a_description_field_still_predicts_and_says_what_it_lacks(tmp_path, capsys):
+    t_total = 8
+    maps = render_gaussians(torch.tensor((20, 30)).expand(t_total, K, 2).clone(), 1.5, 56, 255.0) / 255
+    npz = tmp_path / "clip.npz"
+    np.savez(npz, heatmaps=maps.numpy().astype(np.float16), bboxes=np.tile(np.float32([0, 0, 112, 112]), (t_total, 1)),
+             detected=np.ones(t_total, bool))
+    write_mp4(tmp_path / "clip.mp4", [np.zeros((120, 160, 3), np.uint8)] * t_total, fps=25, codec="mp4v")
+    description = described(step=1, experiment=1)
+    del description["experiment"]
+    save_model(tmp_path / "m.pt", "conv3d", 56, 5, averaging_conv3d().state_dict(), [], description)
+    code, _, err = run(["predict", str(tmp_path / "clip.mp4"), "--out", str(tmp_path / "out"), "--model",
+                        str(tmp_path / "m.pt"), "--estimator", "precomputed", "--precomputed", str(npz),
+                        "--no-video", "--quiet"], capsys)
+    assert code == 0, err
+    label = json.loads((tmp_path / "out" / "clip.keypoints.json").read_text())["model_file"]
+    assert label.startswith("conv3d (keypoints 25, size 56, window 5, step 1,") and label.endswith("records no experiment")

@@ -104,6 +104,9 @@ def model_label(payload: dict[str, Any]) -> str:
         return (f"{payload.get('model', '?')} (window {payload.get('window', '?')}, {payload.get('size', '?')}x"
                 f"{payload.get('size', '?')} maps); made before model files described their training: no step, c, "
                 "experiment or s recorded")
+    if missing:  # written by hand or by other code: say what is there and what is not, never a KeyError
+        present = ", ".join(f"{key} {payload[key]}" for key in DESCRIPTION_FIELDS[1:] if key in payload)
+        return f"{payload['model']} ({present}); the file records no {', '.join(missing)}"
     return (f"{payload['model']}, experiment {payload['experiment']}, s={payload['s']}: window {payload['window']} "
             f"every {payload['step']} frame(s), {payload['size']}x{payload['size']} maps of mass c={payload['c']:g}, "
             f"sigma {payload['sigma']:g}; {payload['stage']} with seed {payload['seed']}, params {payload['params_hash']}, "
