@@ -46,7 +46,8 @@ bench: setup
 mutation: setup
 	$(BIN)/python -m pip install --quiet mutmut==3.8.1
 	rm -rf mutants
-	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children 2
+	# One OpenMP thread: a worker forked from a process whose thread pool is running can hang in it.
+	OMP_NUM_THREADS=1 HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children 2
 	$(BIN)/mutmut results
 
 clean-env:

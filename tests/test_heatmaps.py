@@ -337,6 +337,28 @@ def test_subcell_peaks_known_answers():
     assert subcell_peaks(torch.zeros(2, 8, 8)).tolist() == [[0.0, 0.0], [0.0, 0.0]]
 
 
+def test_subcell_peaks_centres_of_mass_by_hand():
+    """Hand-computed centres of mass: the radius, the reach at each border, a mass below one, a
+    batch of maps, and float16 maps summed as float32."""
+    from climbpose.heatmaps import subcell_peaks
+
+    m = torch.zeros(8, 56, 56)  # [map, row y, column x]
+    m[0, 10, 10:14] = torch.tensor([1.0, 0.5, 0.5, 0.25])  # column 13 lies outside radius 2: x = 10 + 1.5 / 2
+    m[1, 10, 53:56] = torch.tensor([0.25, 1.0, 0.75])       # a cell from the right border, reach 1: x = 54 + 0.5 / 2
+    m[2, 0, 10:12] = torch.tensor([1.0, 0.5])               # top row, reach 0 in y: x = 10 + 0.5 / 1.5
+    m[3, 10:12, 55] = torch.tensor([1.0, 0.5])              # right column, reach 0 in x: y = 10 + 0.5 / 1.5
+    m[4, 10, 10:12] = torch.tensor([0.4, 0.2])              # total mass 0.6: x = 10 + 0.2 / 0.6
+    m[5, 0, 55] = 1.0                                       # the corner cell alone
+    m[6, 53:56, 10] = torch.tensor([0.25, 1.0, 0.75])       # a cell from the bottom border: y = 54 + 0.5 / 2
+    m[7, 10:12, 0] = torch.tensor([1.0, 0.5])               # left column: y = 10 + 0.5 / 1.5
+    expected = torch.tensor([[10.75, 10.0], [54.25, 10.0], [10 + 1 / 3, 0.0], [55.0, 10 + 1 / 3], [10 + 1 / 3, 10.0],
+                             [55.0, 0.0], [10.0, 54.25], [0.0, 10 + 1 / 3]])
+    assert torch.allclose(subcell_peaks(m), expected, atol=1e-6)
+    assert torch.allclose(subcell_peaks(m.reshape(2, 4, 56, 56)), expected.reshape(2, 4, 2), atol=1e-6)
+    smooth = render_gaussians(torch.tensor([[20.37, 30.81], [3.6, 52.2]]), 1.0, 56, 255.0).half()
+    assert torch.allclose(subcell_peaks(smooth), subcell_peaks(smooth.float()), atol=1e-6, rtol=0)
+
+
 def test_image_to_cells_is_to_box_cells_unrounded_and_cells_to_image_inverts_it():
     from climbpose.heatmaps import cells_to_image, image_to_cells
 
@@ -368,3 +390,37 @@ def test_preprocessing_maps_the_estimators_landmarks_into_the_heatmap_grid():
     bare = preprocess_video(heatmaps, bboxes, np.array([True, True, False]), keypoints, 255.0, 1.0)
     assert np.isnan(bare["landmark_cells"]).all() and (bare["landmark_scores"] == 0).all()
     assert all(np.array_equal(bare[key], out[key]) for key in ("inputs", "targets", "target_cells", "present"))
+
+
+def test_noise_rounds_float_cells_to_the_nearest_and_keeps_integer_cells():
+    still = torch.Generator().manual_seed(0)
+    assert add_keypoint_noise(torch.tensor([[10.6, 3.4]]), 0.0, still, size=56).tolist() == [[11, 3]]
+    assert add_keypoint_noise(torch.tensor([[10, 3]]), 0.0, still, size=56).tolist() == [[10, 3]]
+
+
+def test_cells_off_the_grid_render_on_its_border_and_empty_grids_are_refused():
+    off = render_gaussians(torch.tensor([[60.0, -4.0], [-3.0, 70.0]]), 1.0, 56, 255.0)
+    on = render_gaussians(torch.tensor([[55.0, 0.0], [0.0, 55.0]]), 1.0, 56, 255.0)
+    assert torch.equal(off, on)
+    for size in ((1, 3), (3, 1)):  # one row or one column is a grid
+        maps = render_gaussians(torch.tensor([[0.0, 0.0]]), 1.0, size, 255.0)
+        assert maps.shape == (1, *size) and maps.sum().item() == pytest.approx(255.0)
+    for size in (0, (0, 4), (4, 0)):
+        with pytest.raises(ValueError, match=r"^heatmap size must be positive, got "):
+            render_gaussians(torch.tensor([[0.0, 0.0]]), 1.0, size, 255.0)
+
+
+def test_normalise_sums_half_maps_in_float32_and_keeps_float64():
+    half = (render_gaussians(torch.tensor([[20.3, 30.6]]), 1.0, 56, 1.0) * 1000).half()  # a sum of 1000: past float16's precision
+    out = normalise(half, 255.0)
+    assert out.dtype == torch.float32 and out.sum().item() == pytest.approx(255.0, rel=1e-5)
+    assert normalise(torch.rand(2, 4, 4, dtype=torch.float64), 1.0).dtype == torch.float64
+    assert normalise(torch.ones(1, 2, 2, dtype=torch.int64), 4.0).tolist() == [[[1.0, 1.0], [1.0, 1.0]]]
+
+
+def test_noise_is_the_generator_s_normal_draws_times_std_rounded_and_added():
+    cells = torch.tensor([[[20, 30], [5, 50]]])
+    out = add_keypoint_noise(cells, torch.tensor([[3.0, 0.5]]), torch.Generator().manual_seed(11), size=56)
+    draws = torch.randn(cells.shape, generator=torch.Generator().manual_seed(11))
+    expected = (cells + torch.round(draws * torch.tensor([3.0, 0.5])[None, :, None]).long()).clamp(0, 55)
+    assert torch.equal(out, expected) and not torch.equal(out, cells)

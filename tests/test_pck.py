@@ -186,3 +186,35 @@ def test_input_validation():
         pck(gt, gt, present, normaliser="head")
     with pytest.raises(ValueError, match="expected"):
         pck(gt[0], gt[0], present[0])
+
+
+def test_bad_inputs_are_refused_with_what_was_wrong():
+    good = np.zeros((2, kp.K, 2))
+    present = np.ones((2, kp.K), bool)
+    for pred, gt, pres in ((np.zeros((kp.K, 2)), good, present),           # not (N, K, 2)
+                           (np.zeros((2, kp.K, 3)), np.zeros((2, kp.K, 3)), present),  # three coordinates
+                           (np.zeros((3, kp.K, 2)), good, present),        # pred and gt differ
+                           (good, good, np.ones((3, kp.K), bool))):        # present does not match
+        with pytest.raises(ValueError, match=r"expected pred and gt \(N, K, 2\) and gt_present \(N, K\)"):
+            pair_scores(pred, gt, pres)
+    with pytest.raises(ValueError, match="keypoint layout .*got K=13"):
+        pair_scores(np.zeros((2, 13, 2)), np.zeros((2, 13, 2)), np.ones((2, 13), bool))
+    for thresholds in ((), (0.0,), (0.1, -0.2)):
+        with pytest.raises(ValueError, match=r"thresholds must be positive and non-empty, got \("):
+            pair_scores(good, good, present, thresholds=thresholds)
+    with pytest.raises(ValueError, match="normaliser 'bbox' needs box_size"):
+        pair_scores(good, good, present, normaliser="bbox")
+    a = pair_scores(good, good, present, thresholds=(0.1,)).counts()  # a single threshold is fine
+    with pytest.raises(ValueError, match=r"cannot add PCK counts for thresholds \(0.1,\) and \(0.05, 0.1, 0.2\)"):
+        a + pair_scores(good, good, present).counts()
+
+
+def test_presence_given_as_numbers_and_frames_without_a_torso():
+    gt = np.zeros((2, kp.K, 2))
+    gt[:, kp.LEFT_HIP, 1] = gt[:, kp.RIGHT_HIP, 1] = 10.0  # torso 10 cells
+    pred = gt + [1.5, 0.0]                                  # 0.15 of the torso off
+    present = np.ones((2, kp.K), np.int64)                     # 0/1 numbers, as a CSV would give them
+    present[1, kp.LEFT_HIP] = 0                             # frame 1 has no torso: not scored
+    scores = pair_scores(pred, gt, present)
+    assert scores.norm.tolist() == [10.0, 0.0] and scores.frame_ok.tolist() == [True, False]
+    assert scores.scored.sum() == kp.K and scores.counts().result().pck(0.1) == 0.0 and scores.counts().result().pck(0.2) == 100.0

@@ -195,3 +195,20 @@ def test_split_refusals():
         make_split([np.ones(100, bool)], 5, 1, fractions=(0.6, 0.3, 0.3))
     with pytest.raises(ValueError, match="block"):
         make_split([np.ones(100, bool)], 5, 2, block=8)
+
+
+def test_window_frames_types_steps_and_refusals():
+    frames = window_frames(np.array([2.0, 7.0]), 3, np.array([1, 2]))  # float starts, one step per window
+    assert frames.dtype == np.int64 and frames.tolist() == [[2, 3, 4], [7, 9, 11]]
+    assert window_frames(np.zeros(0, np.int64), 5, np.zeros(0, np.int64)).shape == (0, 5)  # no windows at all
+    for k, step in ((5, 0), (0, 1), (5, np.array([1, 0]))):
+        with pytest.raises(ValueError, match=r"^window length k and step must be >= 1, got k="):
+            window_frames(np.array([0, 1]), k, step)
+
+
+def test_a_usable_mask_of_numbers_means_the_same_and_must_be_one_video_s():
+    numbers = np.array([1, 1, 1, 0, 1, 1, 1, 1])
+    assert valid_windows(numbers, 3, 1).tolist() == valid_windows(numbers.astype(bool), 3, 1).tolist() == [0, 4, 5]
+    assert disjoint_windows(numbers, 3, 1).tolist() == [0, 4]
+    with pytest.raises(ValueError, match=r"^usable must be one video's \(T,\) mask, got shape \(2, 4\)"):
+        valid_windows(numbers.reshape(2, 4), 3, 1)
