@@ -286,8 +286,18 @@ def test_history_and_figure_from_the_workspace(tmp_path):
     paths = [tmp_path / "figure.png", tmp_path / "figure.pdf"]
     # conv3d has two runs, the other three models none: their panels say so instead of failing.
     finetuning_figure([(fake_run("conv3d", 1, 1), history), (fake_run("conv3d", 3, 2), history)], paths)
-    assert all(p.stat().st_size > 1000 for p in paths)
     assert paths[0].read_bytes()[:4] == b"\x89PNG" and paths[1].read_bytes()[:4] == b"%PDF"
+    # One row of panels per model (13 x 3 inches each at 120 dpi): the thesis' four here, and a
+    # fifth, first, for another model that ran.
+    assert png_size(paths[0]) == (1560, 4 * 360)
+    finetuning_figure([(fake_run("conv3d_depthwise", 1, 1), history), (fake_run("conv3d", 1, 1), history)], paths[:1])
+    assert png_size(paths[0]) == (1560, 5 * 360)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from a PNG's header chunk."""
+    header = path.read_bytes()[16:24]
+    return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
 
 
 def test_report_command_writes_every_table_and_the_figure(tmp_path):
