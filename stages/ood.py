@@ -20,7 +20,6 @@ Reads params.yaml (seed, ood, extract, estimator, heatmaps) and models/estimator
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from multiprocessing import Pool
@@ -28,7 +27,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from climbpose.core.config import OodParams, load_params
+from climbpose.core.config import DataParams, OodParams, load_params
 from climbpose.data.preprocess import preprocess_video
 from climbpose.data.sources.finetuning import Skipped, estimator_videos, finetuning_videos
 from climbpose.core.errors import run_stage
@@ -84,8 +83,10 @@ def main() -> None:
                     pass
         times["render"] = time.perf_counter() - start
         # The synthetic source's own readers, pointed at this folder: the same files, checks and
-        # order as the extract and preprocess stages use for data/synthetic.
-        source = dataclasses.replace(params.data, source="synthetic", dir=str(out))
+        # order as the extract and preprocess stages use for data/synthetic. Built whole, not from
+        # the user's `data` section, whose other keys concern their own source and are not deps.
+        source = DataParams(source="synthetic", dir=str(out), min_first_frame_keypoints=0, cut_at_empty_box=False,
+                            keypoint_map={}, frame_number_base=0)
         start = time.perf_counter()
         stats = extract_videos(
             estimator_videos(source), out / "extracted", workers=params.extract.workers,
