@@ -41,8 +41,8 @@ bench: setup
 	$(BIN)/python bench/bench_predict_memory.py
 	$(BIN)/python bench/bench_depthwise.py
 
-# Mutation testing of the metric and transform core ([tool.mutmut] in pyproject.toml): about ten
-# minutes on 2 cores, so not part of make test. Survivors: mutmut results, then mutmut show NAME.
+# Mutation testing of the metric and transform core ([tool.mutmut] in pyproject.toml): under two
+# minutes on 2 cores, but not part of make test. Survivors: mutmut results, then mutmut show NAME.
 mutation: setup
 	$(BIN)/python -m pip install --quiet mutmut==3.8.1
 	rm -rf mutants

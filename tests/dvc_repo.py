@@ -72,7 +72,7 @@ class DvcRepo:
         return json.loads((self.root / "metrics" / f"{name}.json").read_text())
 
 
-def make_tiny_repo(tmp: Path, params: dict | None = None) -> DvcRepo:
+def make_tiny_repo(tmp: Path) -> DvcRepo:
     """Copy the tracked files of this checkout (as they are on disk) into a fresh git repo."""
     root = tmp / "repo"
     files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
@@ -83,24 +83,14 @@ def make_tiny_repo(tmp: Path, params: dict | None = None) -> DvcRepo:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, root / name)
     values = yaml.safe_load((root / "params.yaml").read_text())
-    for section, updates in {**TINY_PARAMS, **(params or {})}.items():
-        if isinstance(updates, dict):
-            values[section].update(updates)
-        else:
-            values[section] = updates
+    for section, updates in TINY_PARAMS.items():
+        values[section].update(updates)
     (root / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
     repo = DvcRepo(root, environment(tmp))
     repo.git("init", "-q", "-b", "main")
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "tiny pipeline")
     return repo
-
-
-def copy_repo(source: DvcRepo, tmp: Path) -> DvcRepo:
-    """A copy of a working copy (git history, DVC cache and outputs included) in its own folder."""
-    root = tmp / "repo"
-    shutil.copytree(source.root, root, symlinks=True)
-    return DvcRepo(root, environment(tmp))
 
 
 TIME_COLUMNS = {"seconds", "windows_per_s"}  # dvclive series that hold wall times
@@ -139,4 +129,7 @@ class TinyPipeline:
     history: dict[str, list[tuple[str, str]]]
 
     def copy(self, tmp: Path) -> DvcRepo:
-        return copy_repo(self.template, tmp)
+        """The template whole (git history, DVC cache and outputs) in a folder of its own."""
+        root = tmp / "repo"
+        shutil.copytree(self.template.root, root, symlinks=True)
+        return DvcRepo(root, environment(tmp))

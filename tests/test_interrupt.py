@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.dvc_repo import BIN, DvcRepo, history, outputs
+from tests.processes import terminal_sigint
 
 pytestmark = pytest.mark.slow
 
@@ -32,9 +33,7 @@ def repro_killed(repo: DvcRepo, when, sig: int, timeout: float = 180) -> str:
     """Run `dvc repro`; once `when()` holds, send `sig` to its process group. Returns the output."""
     proc = subprocess.Popen([str(BIN / "dvc"), "repro"], cwd=repo.root, env=repo.env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                            # As in a terminal: a test run started in the background without job
-                            # control would pass SIGINT on as ignored.
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=terminal_sigint)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()

@@ -29,6 +29,7 @@ from climbpose.predict import WindowRefiner
 from climbpose.synth import generate_video
 from climbpose.train.session import save_model
 from climbpose.video import read_frames, write_mp4
+from tests.processes import terminal_sigint
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_DIR = REPO / "models" / "estimator"  # gitignored: downloads survive between test runs
@@ -475,10 +476,7 @@ def test_ctrl_c_stops_with_one_line_status_130_and_no_output(clip, model_file, e
     out = workdir / "interrupted"
     proc = subprocess.Popen([sys.executable, "-m", "climbpose", "predict", str(long_clip), "--out", str(out),
                              "--model", str(model_file), "--estimator-dir", str(estimator_dir), "--no-video"],
-                            stderr=subprocess.PIPE, cwd=workdir,
-                            # As in a terminal: a test run started in the background (nohup, `&`
-                            # without job control) would pass SIGINT on as ignored.
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            stderr=subprocess.PIPE, cwd=workdir, preexec_fn=terminal_sigint)
     err, counted = "", 0
     while proc.poll() is None and counted < 5:
         err += os.read(proc.stderr.fileno(), 65536).decode(errors="replace")  # what is there, at once
