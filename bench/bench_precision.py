@@ -28,11 +28,11 @@ from climbpose.data.sources.pretraining import pretraining_data  # noqa: E402
 from climbpose.data.windows import window_span  # noqa: E402
 from climbpose.core.contract import metric_key  # noqa: E402
 from climbpose.evaluate.cost import device_name  # noqa: E402
-from climbpose.train.batches import NoiseSpec  # noqa: E402
+from climbpose.data.window_sets import NoiseSpec  # noqa: E402
 from climbpose.train.checkpoint import CheckpointDir  # noqa: E402
-from climbpose.train.data import pretraining_windows  # noqa: E402
+from climbpose.data.training_windows import pretraining_windows  # noqa: E402
 from climbpose.train.loop import THRESHOLDS, Recipe, fit  # noqa: E402
-from climbpose.train.session import new_model  # noqa: E402
+from climbpose.models.file import new_model  # noqa: E402
 
 SIZE, WINDOW, C, SIGMA = 56, 5, 255.0, 1.0  # params.yaml's heatmaps and split.window
 KEYS = [f"val_{metric_key('pck', t)}" for t in THRESHOLDS]

@@ -34,7 +34,7 @@ from climbpose.estimator.blazepose import DEFAULT_MODEL_DIR, BlazePose
 from climbpose.models import build_model
 from climbpose.predict import predict
 from climbpose.synth import iter_video
-from climbpose.train.session import save_model
+from climbpose.models.file import save_model
 from climbpose.video import probe, read_frames, write_mp4
 
 from bench_extract import cpu_model, emit  # this folder is on sys.path when run as a script

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from climbpose.evaluate.cost import device_name  # noqa: E402
 from climbpose.models import build_model, device_options  # noqa: E402
 from climbpose.synth import sample_keypoint_sequence  # noqa: E402
-from climbpose.train.batches import NoiseSpec, WindowSet  # noqa: E402
-from climbpose.train.data import pretraining_windows  # noqa: E402
+from climbpose.data.window_sets import NoiseSpec, WindowSet  # noqa: E402
+from climbpose.data.training_windows import pretraining_windows  # noqa: E402
 from climbpose.train.step import new_optimiser, train_step  # noqa: E402
 
 WINDOW, SIZE, MASS, SIGMA = 5, 56, 255.0, 1.0  # params.yaml's defaults

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from climbpose.core.config import load_params
 from climbpose.core.errors import run_stage
-from climbpose.evaluate.run import evaluate_run, write_evaluation
+from climbpose.report.evaluation import evaluate_run, write_evaluation
 
 
 def main() -> None:

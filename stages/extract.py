@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 
 from climbpose.core.config import load_params
-from climbpose.data.checks import nonempty_boxes
+from climbpose.core.checks import nonempty_boxes
 from climbpose.data.sources.finetuning import delivered_boxes, estimator_videos
 from climbpose.core.errors import run_stage
 from climbpose.estimator.extract import extract_videos

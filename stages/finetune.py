@@ -13,8 +13,9 @@ from climbpose.core.config import load_params
 from climbpose.core.contract import FINETUNE_SELECT_THRESHOLD
 from climbpose.data.dataset import load_frame_store
 from climbpose.core.errors import run_stage
-from climbpose.train.data import finetuning_windows
-from climbpose.train.session import TrainingRun, load_model
+from climbpose.data.training_windows import finetuning_windows
+from climbpose.train.session import TrainingRun
+from climbpose.models.file import load_model
 
 PRETRAINED = Path("models/pretrained.pt")
 SPLIT = Path("data/split")

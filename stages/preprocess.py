@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from climbpose.core.config import load_params
-from climbpose.data.checks import check_has_person
+from climbpose.core.checks import check_has_person
 from climbpose.data.preprocess import preprocess_video
 from climbpose.data.sources import SourceError
 from climbpose.data.sources.finetuning import Skipped, finetuning_videos
@@ -36,7 +36,7 @@ def main() -> None:
     params = load_params()
     totals = {"frames": 0, "frames_usable": 0, "keypoints_present": 0, "input_maps_all_zero": 0, "input_bytes": 0, "target_bytes": 0}
     written, skipped = 0, []
-    # Every video is read and checked on the way (climbpose.data.checks); the folder replaces the
+    # Every video is read and checked on the way (climbpose.core.checks); the folder replaces the
     # old one only when all are written, so a bad file or a kill midway leaves no partial set.
     with atomic_dir(OUT) as folder:
         for video in tqdm(finetuning_videos(params.data, EXTRACTED, params.heatmaps.size), desc="preprocess", unit="video"):

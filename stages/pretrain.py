@@ -18,9 +18,10 @@ from climbpose.core.contract import PRETRAIN_SELECT_THRESHOLD
 from climbpose.data.sources.pretraining import pretraining_data
 from climbpose.data.windows import window_span
 from climbpose.core.errors import run_stage
-from climbpose.train.batches import NoiseSpec
-from climbpose.train.data import pretraining_windows
-from climbpose.train.session import TrainingRun, new_model
+from climbpose.data.window_sets import NoiseSpec
+from climbpose.data.training_windows import pretraining_windows
+from climbpose.train.session import TrainingRun
+from climbpose.models.file import new_model
 
 
 def main() -> None:

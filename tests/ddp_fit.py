@@ -9,7 +9,7 @@ import torch
 from climbpose.train.checkpoint import CheckpointDir
 from climbpose.train.distributed import setup
 from climbpose.train.loop import Recipe, fit
-from climbpose.train.session import new_model
+from climbpose.models.file import new_model
 from tests.test_train import SIZE, windows
 
 

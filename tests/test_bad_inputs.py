@@ -25,7 +25,7 @@ import yaml
 
 from climbpose.core.keypoints import K, NAMES
 from climbpose.train import loop
-from climbpose.train.session import new_model, save_model
+from climbpose.models.file import new_model, save_model
 from climbpose.video import read_frames, write_mp4
 from tests.helpers.climbalong_fixture import write_climbalong_dataset
 from tests.helpers.damaged import index_only_mp4, truncated_mp4

@@ -32,7 +32,8 @@ def test_headline_keys_are_ten_per_split():
 
 
 def test_names_agree_with_the_registries():
-    from climbpose.estimator.base import ESTIMATORS, make_estimator
+    from climbpose.estimator.base import ESTIMATORS
+    from climbpose.estimator.make import make_estimator
     from climbpose.models import build_model
 
     for name in contract.MODEL_NAMES:

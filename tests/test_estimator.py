@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from climbpose.data.checks import DataError
-from climbpose.estimator.base import ESTIMATORS, Estimator, FrameEstimate, make_estimator
+from climbpose.core.checks import DataError
+from climbpose.estimator.base import ESTIMATORS, Estimator, FrameEstimate
+from climbpose.estimator.make import make_estimator
 from climbpose.estimator.blazepose import BlazePose
 from climbpose.estimator.precomputed import Precomputed
 from climbpose.estimator import regions as rg

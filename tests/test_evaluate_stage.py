@@ -17,13 +17,13 @@ import torch
 import yaml
 
 from climbpose.core import keypoints as kp
-from climbpose.data.checks import DataError
+from climbpose.core.checks import DataError
 from climbpose.data.dataset import FrameStore, format_split_rows, read_split_rows
 from climbpose.data.preprocess import preprocess_video
 from climbpose.evaluate.ood import load_ood_store, ood_rows
 from climbpose.heatmaps import render_gaussians
 from climbpose.core.io import save_npz
-from climbpose.train.session import new_model, save_model
+from climbpose.models.file import new_model, save_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE, WINDOW = 24, 5

@@ -11,7 +11,7 @@ import torch
 from climbpose.evaluate.filters import FilterModel, FilterSpec, choose, filter_grid, one_euro, savgol
 from climbpose.heatmaps import render_gaussians
 from climbpose.models import build_model
-from climbpose.train.batches import WindowSet
+from climbpose.data.window_sets import WindowSet
 from climbpose.train.loop import evaluate_windows
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from climbpose.data.checks import nonempty_boxes
+from climbpose.core.checks import nonempty_boxes
 from climbpose.data.dataset import load_frame_store
 from climbpose.data.estimates import read_estimates
 from climbpose.data.sources import climbalong

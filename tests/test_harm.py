@@ -18,7 +18,7 @@ from climbpose.evaluate.pck import pair_scores
 from climbpose.evaluate.rows import WindowCells, row_metrics, score_rows, score_split, window_cells
 from climbpose.heatmaps import render_gaussians
 from climbpose.models import build_model
-from climbpose.train.batches import WindowSet
+from climbpose.data.window_sets import WindowSet
 from climbpose.train.loop import evaluate_windows
 from tests.test_pck import frames, pck
 

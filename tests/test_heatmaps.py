@@ -287,8 +287,8 @@ def test_render_truncates_profiles_where_weights_fall_below_the_floor():
 
 def test_pretraining_batch_has_no_subnormals():
     from climbpose.synth import sample_keypoint_sequence
-    from climbpose.train.batches import NoiseSpec
-    from climbpose.train.data import pretraining_windows
+    from climbpose.data.window_sets import NoiseSpec
+    from climbpose.data.training_windows import pretraining_windows
 
     sequences = [sample_keypoint_sequence(seed, 12) for seed in range(3)]
     windows = pretraining_windows(sequences, 5, 1, 56, 255.0, 1.0, NoiseSpec.for_run(1, 1), "heatmaps", torch.device("cpu"))

@@ -85,7 +85,7 @@ def test_smoothnet_is_translation_equivariant():
 
 def test_model_inputs_by_kind():
     from climbpose.heatmaps import render_gaussians
-    from climbpose.models import model_inputs
+    from climbpose.data.input_kinds import model_inputs
 
     maps = render_gaussians(torch.tensor([[[10.25, 20.0], [3.0, 4.0]]]), 1.0, 32, 255.0)  # (1, 2, 32, 32)
     assert model_inputs(maps, "heatmaps") is maps

@@ -27,7 +27,7 @@ from climbpose.core.keypoints import K, NAMES
 from climbpose.models import build_model, read_keypoints
 from climbpose.predict import WindowRefiner
 from climbpose.synth import generate_video
-from climbpose.train.session import save_model
+from climbpose.models.file import save_model
 from climbpose.video import read_frames, write_mp4
 from tests.processes import terminal_sigint
 
@@ -559,7 +559,7 @@ def test_cuda_without_a_gpu_is_a_clear_error(clip, model_file, workdir, capsys):
 
 
 def described(step: int, experiment: int) -> dict:
-    """What the training stages record in a model file (train.session.describe_run)."""
+    """What the training stages record in a model file (models.file.describe_run)."""
     return {"keypoints": K, "step": step, "c": 255.0, "sigma": 1.0, "experiment": experiment, "s": 1, "seed": 0,
             "stage": "finetune", "params_hash": "0123456789ab", "code_version": "0.1.0+test"}
 
@@ -600,7 +600,7 @@ def test_the_model_file_sets_step_and_c_and_a_conflicting_option_is_refused(work
 
 def test_training_records_how_the_model_was_made(tmp_path):
     from climbpose.core.config import load_params
-    from climbpose.train.session import describe_run, load_model, model_label
+    from climbpose.models.file import describe_run, load_model, model_label
 
     params = load_params(REPO / "params.yaml")
     description = describe_run(params, "finetune", [REPO / "src" / "climbpose" / "core" / "contract.py"])

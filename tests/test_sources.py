@@ -23,8 +23,8 @@ from climbpose.data.sources.finetuning import frame_image
 from climbpose.data.sources.layout import COCO17, to_project_layout
 from climbpose.data.sources.pretraining import pretraining_data, split_at_gaps, synthetic_sequences
 from climbpose.core.keypoints import INDEX, K, NAMES
-from climbpose.train.batches import NoiseSpec
-from climbpose.train.data import pretraining_windows
+from climbpose.data.window_sets import NoiseSpec
+from climbpose.data.training_windows import pretraining_windows
 from climbpose.video import probe, read_frames, write_mp4
 from tests.helpers.climbalong_fixture import make_video, write_climbalong_dataset
 from tests.helpers.formats import write_brace_segment, write_coco, write_penn_action_label, write_project_json

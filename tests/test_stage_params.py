@@ -5,7 +5,7 @@ once read `split.window` and `model` unlisted, safe only through upstream output
 remembered: every stage runs once, in this process, in a copy of the session's tiny pipeline,
 while every attribute read on the params objects (in the stage script or anywhere in the library
 it calls) is recorded. Reads made while params.yaml is loaded and validated do not count, nor
-does the whole-file fingerprint a model file carries (`train.session.params_hash`), nor reads
+does the whole-file fingerprint a model file carries (`models.file.params_hash`), nor reads
 inside worker processes (the tiny pipeline uses one worker per stage).
 """
 
@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from climbpose.core import config
-from climbpose.train import session
+from climbpose.models import file as model_file
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +74,7 @@ def reads(tiny_pipeline, tmp_path_factory) -> dict[str, set[str]]:
         patch.setattr(config, "load_params", load_params)
         # A model file's params_hash fingerprints the whole params.yaml it was trained under: a
         # label of the file, not an input of what the stage computes.
-        original_hash = session.params_hash
+        original_hash = model_file.params_hash
 
         def params_hash(params):
             recording[0], was = False, recording[0]
@@ -83,7 +83,7 @@ def reads(tiny_pipeline, tmp_path_factory) -> dict[str, set[str]]:
             finally:
                 recording[0] = was
 
-        patch.setattr(session, "params_hash", params_hash)
+        patch.setattr(model_file, "params_hash", params_hash)
         for cls in original_getattribute:
             patch.setattr(cls, "__getattribute__", recorder(cls))
         os.chdir(repo.root)

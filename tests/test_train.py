@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from climbpose.heatmaps import argmax_cells
-from climbpose.train.batches import NoiseSpec, WindowSet
+from climbpose.data.window_sets import NoiseSpec, WindowSet
 from climbpose.train.checkpoint import CheckpointDir
-from climbpose.train.data import pretraining_boxes, pretraining_windows
+from climbpose.data.training_windows import pretraining_boxes, pretraining_windows
 from climbpose.train import loop
 from climbpose.train.loop import Recipe, TrainingError, fit, plateau
 from climbpose.train.step import masked_mse
-from climbpose.train.session import new_model
+from climbpose.models.file import new_model
 
 SIZE = 16
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from climbpose.data.checks import VideoError, check_decoded
+from climbpose.core.checks import VideoError, check_decoded
 from climbpose.core.keypoints import K
 from climbpose.predict.clip import Prediction
 from climbpose.predict.errors import PredictError

@@ -14,9 +14,9 @@ order (frame_2 before frame_10).
   so a variable-frame-rate clip (phones) keeps its real timing; a folder's frame i is at i / fps.
 * Gaps: frames a file lists but does not hold (dropped or zero-byte chunks, a cut-short copy) are
   skipped with one warning line giving the counts; only a file without one decodable frame is
-  refused (`climbpose.data.checks.check_decoded` says why).
+  refused (`climbpose.core.checks.check_decoded` says why).
 
-Reading checks what it reads (`climbpose.data.checks`): an empty or unreadable file, a frame in a
+Reading checks what it reads (`climbpose.core.checks`): an empty or unreadable file, a frame in a
 pixel format OpenCV does not turn into 8-bit RGB, or frames of different sizes raise a
 `VideoError` naming the file. Missing frames show only at the end of a full read, so a caller
 that stops early is never warned or refused.
@@ -38,7 +38,7 @@ import av
 import cv2
 import numpy as np
 
-from climbpose.data.checks import VideoError, check_decoded, check_video_frame
+from climbpose.core.checks import VideoError, check_decoded, check_video_frame
 from climbpose.core.io import atomic_path
 
 __all__ = ["CODECS", "DEFAULT_FPS", "IMAGE_SUFFIXES", "VideoError", "frame_files", "probe", "read_frames",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from climbpose.data.checks import FLAG, FLOAT, INTEGER, NUMBER, DataError, check_array, check_finite, narrow_floats, read_npz
+from climbpose.core.checks import FLAG, FLOAT, INTEGER, NUMBER, DataError, check_array, check_finite, narrow_floats, read_npz
 from climbpose.core.io import data_files
 from climbpose.core.keypoints import K
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from climbpose.data.checks import (FLAG, FLOAT, NUMBER, DataError, check_array, check_boxes, check_finite,
+from climbpose.core.checks import (FLAG, FLOAT, NUMBER, DataError, check_array, check_boxes, check_finite,
                                    check_heatmaps, narrow_floats, nonempty_boxes, read_npz)
 from climbpose.core.keypoints import K
 

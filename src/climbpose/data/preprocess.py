@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from climbpose.data.checks import nonempty_boxes
+from climbpose.core.checks import nonempty_boxes
 from climbpose.heatmaps import ground_truth_maps, image_to_cells, normalise
 
 

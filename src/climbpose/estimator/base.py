@@ -12,7 +12,8 @@ Adding an estimator (say a user's TorchScript model) is a small subclass plus on
         def reset(self) -> None: ...            # forget tracking state between videos
         def __call__(self, frame): ...          # -> FrameEstimate
 
-and import its module in `climbpose/estimator/__init__.py` so the decorator runs;
+and import its module in `climbpose/estimator/make.py` (beside blazepose and precomputed) so the
+decorator runs;
 `make_estimator("torchscript", path=...)` then builds it. `regions.resample_hwc` and
 `regions.person_box` help an estimator whose maps live in some other crop.
 """
@@ -100,16 +101,3 @@ def register(name: str) -> Callable[[E], E]:
         return cls
 
     return wrap
-
-
-def make_estimator(name: str, **kwargs: Any) -> Estimator:
-    """Build a registered estimator by name; an unknown name raises ValueError listing the valid ones."""
-    from climbpose.estimator import blazepose, precomputed  # noqa: F401  the built-in ones register on import
-
-    try:
-        cls = ESTIMATORS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown estimator {name!r}; valid names: {', '.join(sorted(ESTIMATORS))}"
-        ) from None
-    return cls(**kwargs)

@@ -23,7 +23,8 @@ import numpy as np
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from climbpose.estimator.base import Estimator, make_estimator
+from climbpose.estimator.base import Estimator
+from climbpose.estimator.make import make_estimator
 from climbpose.core.io import save_npz
 from climbpose.core.keypoints import K
 from climbpose.core.resume import PartsDir

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from climbpose.data.checks import DataError, check_frame_count
+from climbpose.core.checks import DataError, check_frame_count
 from climbpose.data.estimates import read_estimates
 from climbpose.estimator.base import Estimator, FrameEstimate, register
 from climbpose.heatmaps import argmax_cells, cells_to_image

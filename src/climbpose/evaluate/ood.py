@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from climbpose.data.checks import DataError
+from climbpose.core.checks import DataError
 from climbpose.data.dataset import FrameStore, load_frame_store
 from climbpose.data.windows import disjoint_windows
 from climbpose.core.io import data_files

@@ -19,7 +19,7 @@ from torch import nn
 from climbpose.evaluate.harm import HarmCounts, harm_counts
 from climbpose.core.contract import THRESHOLDS, metric_key
 from climbpose.evaluate.pck import BoxSize, Normaliser, PCKResult, pair_scores
-from climbpose.train.batches import WindowSet
+from climbpose.data.window_sets import WindowSet
 from climbpose.models import read_keypoints
 
 __all__ = ["RowScores", "WindowCells", "row_metrics", "score_rows", "score_split", "split_cells", "window_cells"]

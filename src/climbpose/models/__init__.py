@@ -12,7 +12,7 @@ the class attribute ``input_kind``:
 * "landmarks": as "coordinates", but the estimator's own regressed landmarks (the preprocessed
   `landmark_cells`), which no heatmap holds; only the evaluation's `landmarks` row reads them.
 
-`model_inputs` turns heatmaps into what a model of each kind eats; `read_keypoints` turns what it
+`climbpose.data.input_kinds.model_inputs` turns heatmaps into what a model of each kind eats; `read_keypoints` turns what it
 outputs into keypoint cells: coordinates as they are, heatmaps by their argmax cell (SPEC 1.7), or,
 for a model whose class says `readout = "subcells"` (conv3d_depthwise, lapse_selector), by their sub-cell peak.
 
@@ -42,9 +42,9 @@ from climbpose.models.smoothnet import SmoothNet
 from climbpose.models.identity import Identity
 
 from climbpose.core.contract import MODEL_NAMES, THESIS_MODELS  # the names params.yaml may hold
-INPUT_KINDS: tuple[str, ...] = ("heatmaps", "coordinates", "subcells", "landmarks")
+from climbpose.data.input_kinds import reads_coordinates
 
-__all__ = ["INPUT_KINDS", "MODEL_NAMES", "THESIS_MODELS", "DepthwiseConv3D", "LapseSelector", "SmoothNet", "model_inputs", "read_keypoints", "reads_coordinates", "build_model", "device_options", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
+__all__ = ["MODEL_NAMES", "THESIS_MODELS", "DepthwiseConv3D", "LapseSelector", "SmoothNet", "read_keypoints", "build_model", "device_options", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
 
 
 def build_model(name: str, num_keypoints: int = 25, size: int = 56, window: int = 5, **kwargs) -> nn.Module:
@@ -80,25 +80,6 @@ def device_options(name: str, device: torch.device) -> dict[str, Any]:
     """Per-device choices that leave the function unchanged: Conv3D's banded path on CUDA only
     (faster there; on the CPU its backward pass is not bitwise repeatable)."""
     return {"banded": device.type == "cuda"} if name == "conv3d" else {}
-
-
-def reads_coordinates(input_kind: str) -> bool:
-    """Whether a model of this input kind reads and writes keypoint cells (B, T, K, 2), not heatmaps."""
-    if input_kind not in INPUT_KINDS:
-        raise ValueError(f"unknown input kind {input_kind!r}; valid: {', '.join(INPUT_KINDS)}")
-    return input_kind != "heatmaps"
-
-
-def model_inputs(maps: torch.Tensor, input_kind: str) -> torch.Tensor:
-    """What a model of `input_kind` eats, from normalised heatmaps (..., K, H, W): the maps
-    themselves, their argmax cells, or their sub-cell peaks ((..., K, 2) float32 cells)."""
-    if not reads_coordinates(input_kind):
-        return maps
-    if input_kind == "coordinates":
-        return argmax_cells(maps).float()
-    if input_kind == "landmarks":
-        raise ValueError("landmarks are the estimator's regressed keypoints, not something heatmaps hold")
-    return subcell_peaks(maps)
 
 
 def read_keypoints(model: nn.Module, output: torch.Tensor) -> torch.Tensor:

@@ -25,12 +25,12 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from climbpose.data.checks import nonempty_boxes
+from climbpose.core.checks import nonempty_boxes
 from climbpose.estimator.base import Estimator
 from climbpose.estimator.precomputed import Precomputed
 from climbpose.heatmaps import argmax_cells, cells_to_image, normalise
 from climbpose.core.keypoints import K
-from climbpose.models import model_inputs as read_model_inputs
+from climbpose.data.input_kinds import model_inputs as read_model_inputs
 from climbpose.predict.errors import PredictError
 from climbpose.predict.sources import FrameSource
 from climbpose.predict.windows import Refined, WindowRefiner
@@ -66,7 +66,7 @@ def model_inputs(heatmaps: np.ndarray, c: float, input_kind: str) -> tuple[torch
 
     As the pipeline: rounded to float16 (how `extract` stores them), normalised to mass c, rounded to
     float16 again (how `preprocess` stores them), read as float32 (the training batches); coordinate
-    models read that map's peaks (`climbpose.models.model_inputs`). torch rounds to float16 as numpy
+    models read that map's peaks (`climbpose.data.input_kinds.model_inputs`). torch rounds to float16 as numpy
     does (to nearest, ties to even), several times faster.
     """
     maps = torch.from_numpy(np.asarray(heatmaps, dtype=np.float32)).half().float()

@@ -13,7 +13,7 @@ from climbpose.core.errors import InputError
 from climbpose.predict.clip import Prediction, predict_clip
 from climbpose.predict.arguments import check_options
 from climbpose.predict.errors import PredictError
-from climbpose.train.session import model_label
+from climbpose.models.file import model_label
 from climbpose.predict.loading import (choose_device, default_estimator_dir, default_model, load_trained_model,
                                        open_estimator, window_settings)
 from climbpose.predict.outputs import output_paths, render_overlay, write_csv, write_prediction_json

@@ -14,10 +14,11 @@ from torch import nn
 from climbpose.core.contract import DEVICES, ESTIMATORS
 from climbpose.core.errors import InputError
 from climbpose.heatmaps import MASS
-from climbpose.estimator.base import Estimator, make_estimator
+from climbpose.estimator.base import Estimator
+from climbpose.estimator.make import make_estimator
 from climbpose.estimator.weights import ensure_weights
 from climbpose.predict.errors import PredictError, first_line
-from climbpose.train.session import load_model, resolve_device
+from climbpose.models.file import load_model, resolve_device
 
 MODEL_FILE = Path("models/finetuned.pt")  # what `make repro` trains, inside the project folder
 ESTIMATOR_DIR = Path("models/estimator")
@@ -52,7 +53,7 @@ def default_estimator_dir() -> Path:
 
 
 def load_trained_model(path: str | os.PathLike, device: torch.device) -> tuple[nn.Module, dict[str, Any]]:
-    """`train.session.load_model` with one-line errors: a missing file points to `make repro`."""
+    """`models.file.load_model` with one-line errors: a missing file points to `make repro`."""
     path = Path(path)
     if not path.is_file():
         raise PredictError(f"{path}: no trained model here; run `make repro` to train one, or pass --model PATH")
@@ -85,7 +86,7 @@ def window_settings(payload: dict[str, Any], path: Path, step: int | None, c: fl
 
 
 def choose_device(name: str) -> torch.device:
-    """`train.session.resolve_device`, with its errors worded for this command's --device option."""
+    """`models.file.resolve_device`, with its errors worded for this command's --device option."""
     if name not in DEVICES:
         raise PredictError(f"--device {name}: choose auto, cpu or cuda")
     try:

@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from climbpose.models import read_keypoints, reads_coordinates
+from climbpose.data.input_kinds import reads_coordinates
+from climbpose.models import read_keypoints
 
 # (frame indices (n,), refined cells (n, K, 2) float64 as x = col, y = row) of frames now final.
 Refined = tuple[np.ndarray, np.ndarray]

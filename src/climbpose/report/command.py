@@ -90,8 +90,8 @@ def default_first(runs: list, params_file: Path) -> list:
 
 
 def describe_model_file(path: str | Path) -> str:
-    """The one-line label of a model file (`train.session.model_label`), read without building the model."""
-    from climbpose.train.session import model_label, read_model_file
+    """The one-line label of a model file (`models.file.model_label`), read without building the model."""
+    from climbpose.models.file import model_label, read_model_file
 
     if not Path(path).is_file():
         raise InputError(f"{path}: no such model file")

@@ -14,7 +14,7 @@ from climbpose.data.sources.finetuning import frame_image
 from climbpose.heatmaps import cells_to_image
 from climbpose.core.io import atomic_path
 from climbpose.report.overlay import Skeleton, compare_on_frame
-from climbpose.train.batches import WindowSet
+from climbpose.data.window_sets import WindowSet
 from climbpose.models import read_keypoints
 
 GREEN, RED, BLUE = (40, 220, 40), (235, 40, 40), (60, 140, 255)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from climbpose.train.batches import Batch
+from climbpose.data.window_sets import Batch
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from climbpose.core.contract import THRESHOLDS, metric_key
 from climbpose.core.seeds import derived_seed
 from climbpose.evaluate.pck import PCKResult, pair_scores
 from climbpose.models import read_keypoints
-from climbpose.train.batches import WindowSet
+from climbpose.data.window_sets import WindowSet
 from climbpose.train.checkpoint import CheckpointDir
 from climbpose.train.distributed import SINGLE, Rank, mean_over_ranks, shard
 from climbpose.train.step import compiled, masked_mse, new_optimiser, train_step

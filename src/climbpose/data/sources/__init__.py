@@ -9,12 +9,12 @@ the 25 of SPEC 1.1.
 Every loader returns plain numpy arrays in the project's conventions: keypoints (T, 25, 3) as
 image-pixel x, y (0-based) and visible, NaN coordinates for a keypoint that is not annotated or
 that a dataset lacks (never zeros), boxes (T, 4) as x1, y1, x2, y2. Values are checked as they
-are read, by the shared rules of `climbpose.data.checks`. Nothing here writes to the source
+are read, by the shared rules of `climbpose.core.checks`. Nothing here writes to the source
 folders. The stages import the submodules they need, so DVC dependencies can name exactly
 the modules a stage uses; this file holds only the error every loader raises for bad input.
 """
 
-from climbpose.data.checks import DataError
+from climbpose.core.checks import DataError
 
 
 class SourceError(DataError):

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from climbpose.data.checks import check_keypoints
+from climbpose.core.checks import check_keypoints
 from climbpose.data.sources import SourceError
 from climbpose.data.sources.layout import layout_indices, to_project_layout
 from climbpose.core.io import data_files

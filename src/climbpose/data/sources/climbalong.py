@@ -15,7 +15,7 @@ annotated". Unannotated keypoints become missing (NaN x, y), the project's rule.
 keypoint with visibility 0 is one placed but hidden: it keeps its position and is scored, as
 occluded keypoints are everywhere in this project; the `visible` column is 1 where visibility > 0.
 
-Checked as read (`climbpose.data.checks`): heatmaps (T, 25, S, S) of a float type with S =
+Checked as read (`climbpose.core.checks`): heatmaps (T, 25, S, S) of a float type with S =
 heatmaps.size and no NaN or inf; keypoint coordinates NaN or finite; visibility 0, 1 or 2.
 
 Frames whose box is empty (zero or negative width or height, or not finite) have no estimate:
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from climbpose.data.checks import NUMBER, check_array, check_heatmaps, check_keypoints, narrow_floats, nonempty_boxes, read_npz
+from climbpose.core.checks import NUMBER, check_array, check_heatmaps, check_keypoints, narrow_floats, nonempty_boxes, read_npz
 from climbpose.data.sources import SourceError
 from climbpose.data.sources.layout import mark_missing
 from climbpose.core.io import data_files

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from climbpose.core.config import DataParams
-from climbpose.data.checks import NUMBER, check_array, check_frame_count, check_inside_image, check_keypoints, narrow_floats, read_npz
+from climbpose.core.checks import NUMBER, check_array, check_frame_count, check_inside_image, check_keypoints, narrow_floats, read_npz
 from climbpose.data.estimates import read_estimates
 from climbpose.data.sources import SourceError, climbalong
 from climbpose.data.sources.videos import VideoAnnotations, list_videos

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from climbpose.data.checks import check_finite
+from climbpose.core.checks import check_finite
 from climbpose.data.sources import SourceError
 from climbpose.data.sources.layout import to_project_layout
 from climbpose.core.io import data_files

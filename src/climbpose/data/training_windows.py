@@ -14,7 +14,7 @@ import torch
 from climbpose.data.dataset import FrameStore, read_split_rows
 from climbpose.data.windows import disjoint_windows, valid_windows, window_frames
 from climbpose.heatmaps import to_box_cells
-from climbpose.train.batches import NoiseSpec, WindowSet
+from climbpose.data.window_sets import NoiseSpec, WindowSet
 
 PRETRAIN_BOX_MARGIN = 0.05
 

@@ -34,8 +34,8 @@ from climbpose.models import Identity, build_model
 from climbpose.report.example_frame import example_frame, write_png
 from climbpose.report.table import Table
 from climbpose.report.tables import FEED_TARGETS, THESIS_MS_PER_WINDOW, lapse_table, row_prefix, run_tables
-from climbpose.train.data import finetuning_windows
-from climbpose.train.session import load_model, resolve_device
+from climbpose.data.training_windows import finetuning_windows
+from climbpose.models.file import load_model, resolve_device
 
 STORE_KEYS = ("inputs", "targets", "target_cells", "present", "landmark_cells")
 BATCH = 64

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from climbpose.heatmaps import add_keypoint_noise, render_gaussians
-from climbpose.models import model_inputs, reads_coordinates
+from climbpose.data.input_kinds import model_inputs, reads_coordinates
 
 # SPEC 1.4: experiment 1 and 3 blur each noisy keypoint with one of these sigmas.
 NOISE_SIGMAS = (1.0, 1.5, 2.0, 2.5, 3.0)
