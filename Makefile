@@ -32,7 +32,7 @@ test: setup
 	@echo "test order: --random-order-seed=$(ORDER_SEED)"
 	$(BIN)/python -m pytest -q --random-order-seed=$(ORDER_SEED)
 
-# Benchmarks print JSON lines (median of repetitions); see README "Performance".
+# Benchmarks print JSON lines (median of repetitions); see docs/performance.md#performance.
 bench: setup
 	$(BIN)/python bench/bench_extract.py
 	$(BIN)/python bench/bench_train.py

@@ -6,7 +6,7 @@ Each length is a synthetic 540x960 climbing clip (150 rendered frames played for
 backwards until it is long enough), written as mp4; `predict --no-video` runs on it in a fresh
 process, which reports its own peak resident set size (getrusage). The last line gives the growth
 per frame between the shortest and the longest clip: near zero when memory does not grow with the
-video (README "Performance").
+video (docs/performance.md#performance).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The GPU measurements of the README's performance section, in one run on a GPU box, from the
+# The GPU measurements of docs/performance.md#on-a-gpu-built-not-yet-measured, in one run on a GPU box, from the
 # repository root. bench_train.py needs only torch and numpy; bench_precision.py also imports
 # tqdm and PyYAML (pip install tqdm pyyaml, or the wheels from requirements.txt).
 # Prints JSON lines; stops at the first failure.

@@ -30,7 +30,8 @@ def main() -> None:
     train, val = (finetuning_windows(store, SPLIT / f"{name}.csv", params.split.window, h.c, h.sigma, model.input_kind, run.device)
                   for name in ("train", "val"))
     print(f"finetune {params.model}: {len(train)} training, {len(val)} validation windows on {run.device}")
-    # Selection by validation PCK@0.05, and the pretrained weights scored as epoch 0 (SPEC 1.5).
+    # Selection by validation PCK@0.05, and the pretrained weights scored as epoch 0
+    # (docs/design.md#training-recipe).
     recipe = run.recipe(params.finetune, select_threshold=FINETUNE_SELECT_THRESHOLD, validate_first=True)
     config = {"seed": params.seed, "finetune": vars(params.finetune), "heatmaps": vars(h)}
     data_files = [PRETRAINED, *sorted(SPLIT.glob("*.csv")), *sorted(Path("data/preprocessed").glob("*.npz"))]

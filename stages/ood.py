@@ -3,8 +3,8 @@ run through the frozen estimator and the preprocessing exactly like the training
 
 Why: a model can win on the synthetic test set by learning the synthetic climbers' patterns and
 still move keypoints onto wrong body parts on other footage. These videos differ from the
-training domain in bodies, clothes, wall, lighting, camera and motion (README "The held-out
-domain"), and no training stage reads them.
+training domain in bodies, clothes, wall, lighting, camera and motion
+(docs/design.md#the-held-out-domain-ood), and no training stage reads them.
 
 Seeds: video i renders from stream i of "ood_video" (climbpose.core.seeds), which no "video"
 stream of the synthesize stage reaches below a million training videos.

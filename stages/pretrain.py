@@ -1,4 +1,4 @@
-"""Stage pretrain: the selected model learns to denoise clean keypoint sequences (SPEC 1.4).
+"""Stage pretrain: the selected model learns to denoise clean keypoint sequences (docs/design.md#pretraining).
 
 The sequences come from `pretrain.sources`: the synthetic motion generator, Penn Action and
 BRACE, in any combination (`climbpose.data.sources.pretraining`).
@@ -42,10 +42,11 @@ def main() -> None:
     print(f"pretrain {params.model}, experiment {params.experiment}, s={params.s}: {len(train)} training, {len(val)} validation windows on {device}")
     print("pretraining sequences: " + ", ".join(f"{k} {v}" for k, v in data.counts.items()))
 
-    # Selection by validation PCK@0.2 (SPEC 1.5).
+    # Selection by validation PCK@0.2 (docs/design.md#training-recipe).
     recipe = run.recipe(p, select_threshold=PRETRAIN_SELECT_THRESHOLD)
     if params.model in p.skip_models:
-        # Validated once and saved as initialised: finetuning starts from there (README "Choosing a run").
+        # Validated once and saved as initialised: finetuning starts from there
+        # (docs/design.md#input-noise-and-the-three-experiments).
         print(f"pretrain: {params.model} is in pretrain.skip_models: no pretraining epochs")
         recipe = dataclasses.replace(recipe, max_epochs=0)
     config = {"model": params.model, "experiment": params.experiment, "s": params.s, "seed": params.seed,

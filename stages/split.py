@@ -1,4 +1,5 @@
-"""Stage split: windows of k frames and the seeded train/validation/test split (SPEC 1.6).
+"""Stage split: windows of k frames and the seeded train/validation/test split
+(docs/design.md#windows-and-the-split).
 
 Reads params.yaml (seed, experiment, split) and data/preprocessed. Writes data/split/{train,val,
 test}.csv (video, start, step per window) and reports/data/split.json (windows and frames per set).

@@ -4,7 +4,8 @@ Each case builds a small dataset in a temporary folder with one broken file (nam
 that it is read after good ones, whose outputs are then already written), runs the real stage
 scripts on it in-process, and checks: exit status 1; one line `error: ...` naming the file and
 the problem, no traceback; the failing stage's output absent (nothing partial a later run could
-take for complete, no hidden temporaries); the user's folders unchanged. README "Input checks
+take for complete, no hidden temporaries); the user's folders unchanged.
+docs/user-guide.md#input-checks-and-interruptions
 and interruptions" lists the rules.
 """
 
@@ -148,7 +149,7 @@ def edit_keypoints(path: Path, edit) -> None:
     np.savez(path, keypoints=kp)
 
 
-# -- the cases: one per rule of the issue -------------------------------------------------------
+# -- the cases: one per rule of the input checks -------------------------------------------------------
 
 CASES: dict = {}
 

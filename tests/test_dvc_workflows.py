@@ -16,7 +16,8 @@ from tests.test_offline_plots import drawn, plot_specs
 
 pytestmark = pytest.mark.slow
 
-# The README's filter for a readable `dvc exp show`.
+# The filter for a readable `dvc exp show` that README.md and docs/user-guide.md#everyday-dvc-workflows give
+# (tests/test_docs.py checks that they still do).
 KEEP = "Experiment$|(params.yaml:)?(model|experiment|s)$|metrics/test.json:(model_pck_.*|identity_pck_005)$"
 STAGES = ["fetch_estimator", "synthesize", "extract", "preprocess", "ood", "split", "pretrain", "finetune", "evaluate"]
 

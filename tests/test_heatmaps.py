@@ -1,4 +1,4 @@
-"""Known-answer tests of climbpose.heatmaps (SPEC 1.2, 1.4)."""
+"""Known-answer tests of climbpose.heatmaps (docs/design.md#heatmaps, docs/design.md#pretraining)."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def test_render_corner_keeps_mass_and_is_more_peaked():
 
 
 def test_render_equals_blurred_impulse():
-    # The definition in SPEC 1.2: impulse, Gaussian blur (zero borders), renormalise to c.
+    # The definition in docs/design.md#ground-truth: impulse, Gaussian blur (zero borders), renormalise to c.
     for cell, sigma in (((20, 11), 1.0), ((2, 40), 2.5), ((55, 0), 1.5)):
         impulse = np.zeros((56, 56))
         impulse[cell[1], cell[0]] = 1.0

@@ -1,4 +1,4 @@
-"""Tests of the temporal models (SPEC 1.3): sizes, wiring, initialisation, trainability.
+"""Tests of the temporal models (docs/design.md#models): sizes, wiring, initialisation, trainability.
 
 Kept cheap for a 2-core CPU: the exact parameter counts use the real K = 25, 56x56
 models; behaviour and overfitting use small maps.

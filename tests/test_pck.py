@@ -1,4 +1,4 @@
-"""Known-answer tests of PCK (SPEC 1.7)."""
+"""Known-answer tests of PCK (docs/design.md#pck)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Known answers for `data.preprocess.preprocess_video`, the per-video transform of SPEC 1.2 that
+"""Known answers for `data.preprocess.preprocess_video`, the per-video transform of docs/design.md#heatmaps that
 every finetuning file goes through: which frames and keypoints count, the maps' mass and place,
 the cells, the landmarks, and the arrays' names and types."""
 

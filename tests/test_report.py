@@ -139,7 +139,7 @@ def test_feed_targets_runs_never_enter_honest_tables_and_are_labelled():
     assert labelled.name == "table1_pck_s1_feed_targets"
     assert labelled.values[2][0] == pytest.approx(21.05) and labelled.values[1][0] is None
     for text in (labelled.to_markdown(), labelled.to_csv(), labelled.to_latex()):
-        assert "FEED_TARGETS" in text.splitlines()[0] and "SPEC 1.8" in text
+        assert "FEED_TARGETS" in text.splitlines()[0] and "the-known-evaluation-defect" in text
     parts = per_keypoint_table([honest, defect], 1, 3, feed_targets=True)
     assert parts.name.endswith("_feed_targets") and parts.title.startswith("[FEED_TARGETS]")
 

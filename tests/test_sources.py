@@ -1,5 +1,5 @@
 """Bring-your-own-data: each format's loader on tiny files, and the stages on a ClimbAlong folder
-and on a folder of videos with annotations (layouts: README "Your own data")."""
+and on a folder of videos with annotations (layouts: docs/data-formats.md#your-own-data)."""
 
 from __future__ import annotations
 

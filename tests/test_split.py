@@ -1,4 +1,4 @@
-"""Tests of windows and the train/val/test split (SPEC 1.6)."""
+"""Tests of windows and the train/val/test split (docs/design.md#windows-and-the-split)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Pure heatmap functions of SPEC 1.2 and 1.4: normalise, map keypoints into a box grid, render
-Gaussian targets, read argmax cells, and jitter cells for pretraining noise.
+"""Pure heatmap functions of docs/design.md#heatmaps and docs/design.md#pretraining: normalise, map
+keypoints into a box grid, render Gaussian targets, read argmax cells, and jitter cells for
+pretraining noise.
 
 Everything is torch so that one implementation renders targets on the CPU during preprocessing
 and on the GPU during pretraining; nothing here keeps state or touches the file system.
@@ -35,7 +36,7 @@ __all__ = [
     "to_box_cells",
 ]
 
-MASS = 255.0  # c: every non-empty map sums to this (SPEC 1.2)
+MASS = 255.0  # c: every non-empty map sums to this (docs/design.md#model-inputs)
 
 # Intel CPUs handle subnormal floats (|x| < 1.18e-38 in float32) in microcode, about 100x slower
 # than normal ones, and a Gaussian's far tail is full of them: a pretraining epoch took 186 s
@@ -109,7 +110,7 @@ def to_box_cells(keypoints_xy: TensorLike, bboxes: TensorLike, size: Size) -> tu
     x' = (x - x1) * W / (x2 - x1) and y' = (y - y1) * H / (y2 - y1), rounded to the nearest
     integer (torch.round: exact halves go to the even neighbour, as numpy's round does), then
     clamped to [0, W-1] x [0, H-1], so a keypoint outside the box moves to the closest border
-    cell (SPEC 1.2).
+    cell (docs/design.md#ground-truth).
 
     Returns `cells` (..., K, 2) int64 as (x=col, y=row), and `inside` (..., K) bool: True where
     the rounded cell lay on the grid before clamping. Non-finite input (a NaN keypoint, or a box
@@ -196,11 +197,11 @@ def render_gaussians(
     Only the row and column profiles (..., K, H) and (..., K, W) are built; their outer product is
     the single full-size allocation.
 
-    sigma: a float or a tensor broadcastable to (..., K) (e.g. a per-keypoint sigma for
-    SPEC 1.4's experiment 1); sigma 0 gives an exact impulse of mass c. Cells off the grid are
-    clamped to its border first (the rule of `to_box_cells`); non-integer cells give a Gaussian
-    centred between cells. present: bool broadcastable to (..., K); False gives an all-zero map.
-    The result is on the device of `cells`, with `dtype`.
+    sigma: a float or a tensor broadcastable to (..., K) (e.g. a per-keypoint sigma for experiment
+    1, docs/design.md#input-noise-and-the-three-experiments); sigma 0 gives an exact impulse of mass
+    c. Cells off the grid are clamped to its border first (the rule of `to_box_cells`); non-integer
+    cells give a Gaussian centred between cells. present: bool broadcastable to (..., K); False
+    gives an all-zero map. The result is on the device of `cells`, with `dtype`.
     """
     cells = torch.as_tensor(cells)
     device = cells.device
@@ -231,7 +232,7 @@ def ground_truth_maps(
     sigma: SigmaLike,
     c: float,
 ) -> tuple[Tensor, Tensor]:
-    """SPEC 1.2's ground truth in one call: image keypoints and boxes -> (maps, cells).
+    """The ground truth (docs/design.md#ground-truth) in one call: image keypoints and boxes -> (maps, cells).
 
     The composition of `to_box_cells` and `render_gaussians`; missing keypoints (present False)
     give all-zero maps. Returns maps (..., K, H, W) float32 and cells (..., K, 2) int64 (x, y).
@@ -246,11 +247,11 @@ def argmax_cells(maps: TensorLike) -> Tensor:
     """The argmax cell of each map (..., K, H, W) -> (..., K, 2) int64 as (x=col, y=row).
 
     Ties go to the first maximum in row-major order (smallest row, then smallest column), the
-    documented behaviour of torch.argmax; an all-zero (or constant) map therefore gives (0, 0),
-    so callers must mask missing keypoints themselves. A NaN counts as the maximum.
-    Note the order: SPEC 1.2 names the cell (row, col); this project stores (x, y) everywhere
-    (cells, ground truth, PCK), and PCK distances do not depend on the order as long as both
-    sides use the same one.
+    documented behaviour of torch.argmax; an all-zero (or constant) map therefore gives (0, 0), so
+    callers must mask missing keypoints themselves. A NaN counts as the maximum. Note the order: the
+    thesis names the cell (row, col) (docs/design.md#heatmaps); this project stores (x, y)
+    everywhere (cells, ground truth, PCK), and PCK distances do not depend on the order as long as
+    both sides use the same one.
     """
     maps = torch.as_tensor(maps)
     w = maps.shape[-1]
@@ -265,7 +266,8 @@ def add_keypoint_noise(
     *,
     size: Size,
 ) -> Tensor:
-    """SPEC 1.4's pretraining noise: move each cell (..., K, 2) by a Gaussian offset, round, clamp.
+    """The pretraining noise (docs/design.md#input-noise-and-the-three-experiments): move each cell
+    (..., K, 2) by a Gaussian offset, round, clamp.
 
     Both coordinates get independent N(0, std^2) offsets (std in cells, s x 2.95 in the thesis
     runs; a float or a tensor broadcastable to (..., K)); the offset is rounded to whole cells

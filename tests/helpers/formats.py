@@ -1,5 +1,5 @@
 """Tiny files in the public formats the pipeline imports: Penn Action labels, BRACE segments,
-COCO keypoint exports and the project's own annotation JSON (layouts: README "Your own data")."""
+COCO keypoint exports and the project's own annotation JSON (layouts: docs/data-formats.md#your-own-data)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ estimator's heatmaps, ClimbAlong's deliveries, the preprocessed arrays) calls th
 testing on its own, so each rule is written once and its message reads the same wherever it
 fires. A check takes `where` (the file, plus the frame or member when that helps) and raises
 `DataError`, an `InputError`: one line naming the file and the problem, which a stage prints as
-`error: ...` before exiting with status 1. README "Input checks and interruptions" lists the rules.
+`error: ...` before exiting with status 1. docs/user-guide.md#input-checks-and-interruptions lists the rules.
 
 Conventions the checks enforce:
 * keypoint coordinates may be NaN (the project's "missing" marker) but never infinite;

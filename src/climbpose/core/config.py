@@ -22,7 +22,7 @@ from climbpose.core.keypoints import NAMES as KEYPOINT_NAMES
 from climbpose.core.contract import DEVICES, ESTIMATORS, MODEL_NAMES
 
 # Where finetuning data can come from (`data.source`) and what pretraining can read
-# (`pretrain.sources`); README "Your own data" documents each layout.
+# (`pretrain.sources`); docs/data-formats.md#your-own-data documents each layout.
 DATA_SOURCES = ("synthetic", "climbalong", "videos")
 PRETRAIN_SOURCES = ("synthetic", "penn_action", "brace")
 # The synthesize stage's output: the only folder `data.source: synthetic` reads.
@@ -132,7 +132,7 @@ class ExtractParams:
 
 @dataclass(frozen=True)
 class HeatmapParams:
-    """The heatmap representation shared by estimator output, targets and models (SPEC 1.2)."""
+    """The heatmap representation shared by estimator output, targets and models (docs/design.md#heatmaps)."""
 
     size: int
     c: float
@@ -146,7 +146,7 @@ class HeatmapParams:
 
 @dataclass(frozen=True)
 class SplitParams:
-    """Windows and the train/validation/test split (SPEC 1.6)."""
+    """Windows and the train/validation/test split (docs/design.md#windows-and-the-split)."""
 
     window: int
     train: float
@@ -166,7 +166,7 @@ class SplitParams:
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    """PCK settings (SPEC 1.7), the classical filter baselines' search grids, inference timing."""
+    """PCK settings (docs/design.md#pck), the classical filter baselines' search grids, inference timing."""
 
     normaliser: str
     feed_targets: bool
@@ -192,7 +192,8 @@ class EvaluateParams:
 
 @dataclass(frozen=True)
 class PretrainParams:
-    """Pretraining on clean keypoint sequences with synthetic input noise (SPEC 1.4, 1.5)."""
+    """Pretraining on clean keypoint sequences with synthetic input noise
+    (docs/design.md#pretraining, docs/design.md#training-recipe)."""
 
     sources: tuple[str, ...]
     penn_action_dir: str
@@ -223,7 +224,7 @@ class PretrainParams:
 
 @dataclass(frozen=True)
 class FinetuneParams:
-    """Finetuning on the estimator's real heatmaps (SPEC 1.5)."""
+    """Finetuning on the estimator's real heatmaps (docs/design.md#training-recipe)."""
 
     max_epochs: int
     windows_per_epoch: int

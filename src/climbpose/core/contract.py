@@ -1,9 +1,10 @@
 """The contract between stages: the names, thresholds and metric keys every module agrees on.
 
 One place for what several stages must read the same way: which thresholds PCK is reported at and
-which one selects an epoch (SPEC 1.5, 1.7), how a metric key is spelled and read back, the split
-names, the model, device and estimator names that params.yaml may hold, and the headline keys of
-metrics/*.json. It imports nothing of the project, so any module may import it.
+which one selects an epoch (docs/design.md#training-recipe, docs/design.md#pck), how a metric key is
+spelled and read back, the split names, the model, device and estimator names that params.yaml may
+hold, and the headline keys of metrics/*.json. It imports nothing of the project, so any module may
+import it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import re
 
 THRESHOLDS: tuple[float, ...] = (0.05, 0.1, 0.2)  # PCK@0.05, @0.1, @0.2 in every table and metrics file
 PART_THRESHOLD = 0.2  # per-body-part tables (Tables 3/4)
-PRETRAIN_SELECT_THRESHOLD = 0.2  # the kept pretraining epoch: best validation PCK@0.2 (SPEC 1.5)
-FINETUNE_SELECT_THRESHOLD = 0.05  # the kept finetuning epoch: best validation PCK@0.05 (SPEC 1.5)
+# The kept epoch (docs/design.md#training-recipe): best validation PCK@0.2 in pretraining, @0.05 in finetuning.
+PRETRAIN_SELECT_THRESHOLD = 0.2
+FINETUNE_SELECT_THRESHOLD = 0.05
 
 EVAL_SPLITS: tuple[str, ...] = ("val", "test", "ood")  # ood: the held-out rendering domain
 
@@ -29,7 +31,7 @@ _KEY = re.compile(r"^(?P<prefix>.+?)_(?P<whole>\d{3})(?:p(?P<fraction>\d+))?(?:_
 def threshold_key(threshold: float) -> str:
     """Key fragment of a threshold: its percentage as three digits (0.05 -> '005', 0.1 -> '010',
     0.2 -> '020', 1.0 -> '100'); a fractional percentage uses 'p' for the point (0.025 -> '002p5'),
-    because DVC splits metric keys at dots (SPEC 3)."""
+    because DVC splits metric keys at dots (docs/design.md#metric-keys)."""
     percent = round(float(threshold) * 100, 6)
     if percent <= 0:
         raise ValueError(f"threshold must be positive, got {threshold}")

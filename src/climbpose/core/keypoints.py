@@ -1,4 +1,4 @@
-"""The 25-keypoint layout of the project (SPEC 1.1) and how it relates to BlazePose's 33."""
+"""The 25-keypoint layout of the project (docs/design.md#keypoints) and how it relates to BlazePose's 33."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ PARTS: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("Foot", (23, 24)),
 )
 
-# Keypoints that define the torso diameter used to normalise PCK (SPEC 1.7).
+# Keypoints that define the torso diameter used to normalise PCK (docs/design.md#pck).
 LEFT_SHOULDER, RIGHT_SHOULDER = INDEX["left_shoulder"], INDEX["right_shoulder"]
 LEFT_HIP, RIGHT_HIP = INDEX["left_hip"], INDEX["right_hip"]
 

@@ -32,7 +32,7 @@ class FrameStore:
         return int(self.offsets[-1])
 
 
-# The preprocessed arrays (README "Data formats"): shape, dtype kind, and whether values must be
+# The preprocessed arrays (docs/data-formats.md#data-formats): shape, dtype kind, and whether values must be
 # finite. Files are this pipeline's own output, but a store is also what a user may copy around
 # or hand-edit, so they are checked like any input.
 FRAME_ARRAYS: dict[str, tuple[tuple[int | str, ...], str, bool]] = {

@@ -1,8 +1,8 @@
 """Estimator output files, read and checked: `data/extracted/<video>.npz` and `precomputed` folders.
 
 One reader for the `precomputed` estimator (heatmaps made elsewhere) and for the preprocess stage
-(what `extract` wrote), so both accept and refuse exactly the same files. Members (README "Data
-formats"):
+(what `extract` wrote), so both accept and refuse exactly the same files. Members
+(docs/data-formats.md#data-formats):
 
     heatmaps  (T, 25, S, S) floating point, finite (all-zero maps are allowed)
     bboxes    (T, 4) x1, y1, x2, y2 in image pixels

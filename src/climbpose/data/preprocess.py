@@ -1,4 +1,4 @@
-"""Per-video preprocessing (SPEC 1.2): estimator heatmaps -> model inputs, annotations -> targets."""
+"""Per-video preprocessing (docs/design.md#heatmaps): estimator heatmaps -> model inputs, annotations -> targets."""
 
 from __future__ import annotations
 

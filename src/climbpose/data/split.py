@@ -1,4 +1,4 @@
-"""The train/validation/test split of windows (SPEC 1.6), seeded and deterministic.
+"""The train/validation/test split of windows (docs/design.md#windows-and-the-split), seeded and deterministic.
 
 Frames are split, not windows: every frame belongs to exactly one set, and a set's windows use
 only its own frames, so no frame is shared between sets. Training takes every valid window of
@@ -121,7 +121,7 @@ def split_windows(
     block: int,
     n_trials: int = 16,
 ) -> Split:
-    """Split the windows of several videos into train/val/test (SPEC 1.6).
+    """Split the windows of several videos into train/val/test (docs/design.md#windows-and-the-split).
 
     usable: one (T_v,) bool mask per video (frames where a person was found). k, step: the
     window (step 2 for half frame rate). fractions: shares of usable frames for train, val and

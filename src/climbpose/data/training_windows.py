@@ -1,7 +1,8 @@
 """Building the training `WindowSet`s: pretraining from keypoint sequences, finetuning from the split.
 
-Pretraining boxes follow SPEC 1.4: the tight box of the keypoints widened by 5% of its width and
-height on each side, mapped to the heatmap grid without keeping the aspect ratio.
+Pretraining boxes follow docs/design.md#the-pretraining-box: the tight box of the keypoints widened
+by 5% of its width and height on each side, mapped to the heatmap grid without keeping the aspect
+ratio.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ def finetuning_windows(store: FrameStore, split: str | Path | np.ndarray, window
     (or given as its (video, start, step) rows).
 
     Only the frames the windows use go to the device. `feed_targets` replaces the inputs by the
-    ground-truth heatmaps: the thesis' evaluation defect (SPEC 1.8), for comparison only. Input
-    kind "landmarks" takes the estimator's regressed landmarks (`landmark_cells`) instead of its maps.
+    ground-truth heatmaps: the thesis' evaluation defect
+    (docs/design.md#the-known-evaluation-defect), for comparison only. Input kind "landmarks" takes
+    the estimator's regressed landmarks (`landmark_cells`) instead of its maps.
     """
     rows = split if isinstance(split, np.ndarray) else read_split_rows(split, store.names)
     # Rows are (video, start, step); a video's frames start at its offset in the flat store.

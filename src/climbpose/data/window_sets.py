@@ -4,10 +4,10 @@ A `WindowSet` holds every frame of a dataset on the training device once, plus (
 indices of its windows. A batch is an index gather: no per-step host-to-device copy and no
 Python per sample. Two sources fill it:
 
-* finetuning: the estimator's preprocessed heatmaps and the ground truth (SPEC 1.2);
+* finetuning: the estimator's preprocessed heatmaps and the ground truth (docs/design.md#ground-truth);
 * pretraining: clean keypoint cells from which noisy inputs are rendered on the device,
   fresh for every epoch from a generator seeded by (seed, epoch), so a resumed run draws
-  exactly the noise an uninterrupted one would have drawn (SPEC 1.4).
+  exactly the noise an uninterrupted one would have drawn (docs/design.md#input-noise-and-the-three-experiments).
 
 Models that read coordinates (DeciWatch, SmoothNet) get the peak cells of their inputs instead of
 heatmaps; for pretraining that is the noisy cell itself, so nothing is rendered for them.
@@ -24,7 +24,8 @@ import torch
 from climbpose.heatmaps import add_keypoint_noise, render_gaussians
 from climbpose.data.input_kinds import model_inputs, reads_coordinates
 
-# SPEC 1.4: experiment 1 and 3 blur each noisy keypoint with one of these sigmas.
+# docs/design.md#input-noise-and-the-three-experiments: experiment 1 and 3 blur each noisy keypoint
+# with one of these sigmas.
 NOISE_SIGMAS = (1.0, 1.5, 2.0, 2.5, 3.0)
 NOISE_STD_PER_S = 2.95
 

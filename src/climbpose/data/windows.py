@@ -1,10 +1,10 @@
-"""Windows of one video (SPEC 1.6): which start frames give a window of usable frames.
+"""Windows of one video (docs/design.md#windows-and-the-split): which start frames give a window of usable frames.
 
-A window of k frames with step s starting at t is the frames t, t+s, ..., t+(k-1)s; it is valid
-when every one of them is usable (a person was found), so a window never contains an undetected
-frame. Step 2 is SPEC 1.4's half-frame-rate experiment 3; the frames skipped between a window's
-frames may be unusable. Functions take one video's mask: callers treat videos separately, so
-windows never cross videos.
+A window of k frames with step s starting at t is the frames t, t+s, ..., t+(k-1)s; it is valid when
+every one of them is usable (a person was found), so a window never contains an undetected frame.
+Step 2 is the half-frame-rate experiment 3 (docs/design.md#input-noise-and-the-three-experiments);
+the frames skipped between a window's frames may be unusable. Functions take one video's mask:
+callers treat videos separately, so windows never cross videos.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def disjoint_windows(usable: ArrayLike, k: int, step: int) -> np.ndarray:
     """A largest set of valid windows no two of which share a frame (ascending starts, int64).
 
-    Used for validation and test, where a frame in two windows would count twice (SPEC 1.6).
+    Used for validation and test, where a frame in two windows would count twice
+    (docs/design.md#windows-and-the-split).
     Windows whose starts differ modulo `step` use disjoint frames, so each residue class is
     packed independently: its frames form the subsequence mask[r::step], a window is k
     consecutive usable entries of it, and tiling every run of usable entries from its start

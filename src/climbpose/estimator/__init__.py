@@ -1,4 +1,4 @@
-"""Frozen pose estimators: frames in, 25 heatmaps over a person box out (SPEC 2).
+"""Frozen pose estimators: frames in, 25 heatmaps over a person box out (docs/design.md#the-estimator).
 
 `make.make_estimator("blazepose", num_threads=2)` or `make.make_estimator("precomputed", directory=...)`;
 see `base` for the interface and how to add an estimator.

@@ -1,6 +1,6 @@
 """The pluggable estimator interface: what every frozen pose estimator hands the pipeline.
 
-An estimator turns one RGB frame into a `FrameEstimate`: 25 heatmaps (SPEC 1.1 order) over an
+An estimator turns one RGB frame into a `FrameEstimate`: 25 heatmaps (docs/design.md#keypoints order) over an
 axis-aligned, square person box, plus the box, per-keypoint scores and regressed keypoints.
 Everything downstream (windows, models, PCK) sees only this, so estimators are interchangeable.
 
@@ -35,7 +35,7 @@ class FrameEstimate:
     """One frame's estimate. Shapes use K = 25 and S = heatmap size.
 
     heatmaps:  float32 (K, S, S) over `bbox`; cell (row i, col j) is image point
-               (x1 + j (x2-x1)/S, y1 + i (y2-y1)/S), the grid of the ground truth (SPEC 1.2).
+               (x1 + j (x2-x1)/S, y1 + i (y2-y1)/S), the grid of the ground truth (docs/design.md#ground-truth).
     bbox:      float32 (4,) x1, y1, x2, y2 in image pixels (square for the built-in estimators).
     detected:  whether a person was found; if False, heatmaps/bbox/scores are zeros and
                keypoints NaN.

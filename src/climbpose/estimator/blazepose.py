@@ -1,8 +1,9 @@
 """The embedded default estimator: MediaPipe BlazePose "full" run through the TFLite interpreter.
 
-Chain per frame (SPEC 2): person detector on the letterboxed frame -> rotated square region ->
-landmark model on a 256x256 crop -> 25 keypoints, scores and heatmaps resampled onto a square,
-axis-aligned person box (see `regions` for the box and all coordinate conventions).
+Chain per frame (docs/design.md#the-estimator): person detector on the letterboxed frame ->
+rotated square region -> landmark model on a 256x256 crop -> 25 keypoints, scores and heatmaps
+resampled onto a square, axis-aligned person box (see `regions` for the box and all coordinate
+conventions).
 
 Video mode (the default): after a frame whose person flag is >= `min_presence`, the next frame's
 region comes from the landmark model's own points 33 and 34 (hip centre, scale point), so the
@@ -12,7 +13,7 @@ and the landmark model is tried once more, so a lost track costs no frame.
 
 Heatmaps: the landmark model outputs heatmap logits. The estimate stores sigmoid(logits)
 resampled onto the box, not the clipped logits: a keypoint the model is unsure of often has a
-map whose logits are all negative, which clipping (SPEC 1.2 preprocessing) would turn into an
+map whose logits are all negative, which clipping (docs/design.md#model-inputs) would turn into an
 all-zero map with no location at all, whereas its sigmoid still peaks at the right place.
 """
 
@@ -141,7 +142,8 @@ class BlazePose(Estimator):
         """Run the landmark model on a region; return (image_to_crop, points (39, 5), flag, logits)."""
         m = rg.crop_affine(*region)
         c = rg.CROP_SIZE
-        # Replicated borders: zero borders pull edge landmarks inward by > 10 px (SPEC 2).
+        # Replicated borders: zero borders pull edge landmarks inward by > 10 px
+        # (docs/design.md#detector-and-region).
         cv2.warpAffine(frame, m, (c, c), dst=self._crop_u8, flags=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REPLICATE)
         np.multiply(self._crop_u8, 1.0 / 255.0, out=self._crop_f32[0], casting="unsafe")

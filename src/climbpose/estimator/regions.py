@@ -1,4 +1,5 @@
-"""Pure geometry of the BlazePose chain (SPEC 2): anchors, letterbox, decoding, regions, boxes.
+"""Pure geometry of the BlazePose chain (docs/design.md#the-estimator): anchors, letterbox,
+decoding, regions, boxes.
 
 No model is run here; every function maps numbers to numbers, so each one has a known-answer test.
 
@@ -11,21 +12,21 @@ Coordinate conventions
   R(r) = [[cos r, -sin r], [sin r, cos r]] in y-down coordinates, so r = 0 is an upright crop and
   r = pi/2 puts the crop's "up" on the image's +x axis (a climber lying with the head right).
 - Crop heatmap cell (col, row) of the 64x64 landmark heatmaps is crop pixel (4 col, 4 row).
-- Box grid (SPEC 1.2): cell column j / row i of an S x S map over box (x1, y1, x2, y2) is image
-  point (x1 + j (x2-x1)/S, y1 + i (y2-y1)/S), the inverse of the ground-truth rounding
-  x' = (x - x1) S / (x2 - x1).
+- Box grid (docs/design.md#heatmaps): cell column j / row i of an S x S map over box
+  (x1, y1, x2, y2) is image point (x1 + j (x2-x1)/S, y1 + i (y2-y1)/S), the inverse of the
+  ground-truth rounding x' = (x - x1) S / (x2 - x1).
 
 The person box
 BlazePose's heatmaps live in a rotated crop; the project compares every estimator on maps over an
-axis-aligned person box (SPEC 2, last point). `person_box` takes the tight box of the 33 regressed
-landmarks (all of them, visible or not: an occluded foot is still part of the climber and the
-ground truth may annotate it), widens it by `margin` x its larger side on each side (so the
-extremities' heatmap blobs are not cut at the border and a keypoint a little off the regression
-still lands inside), and makes it square around its centre. Square, because a heatmap cell must
-be the same length in x and y: PCK distances are measured in cells against a torso length, and a
-non-square box over a tall climber would squash the vertical axis (a vertical error would count
-for less than a horizontal one of the same pixel length). The box may extend past the image edge;
-that is harmless for both the ground-truth mapping and the resampling.
+axis-aligned person box (docs/design.md#landmark-model-and-heatmaps). `person_box` takes the tight
+box of the 33 regressed landmarks (all of them, visible or not: an occluded foot is still part of
+the climber and the ground truth may annotate it), widens it by `margin` x its larger side on each
+side (so the extremities' heatmap blobs are not cut at the border and a keypoint a little off the
+regression still lands inside), and makes it square around its centre. Square, because a heatmap
+cell must be the same length in x and y: PCK distances are measured in cells against a torso length,
+and a non-square box over a tall climber would squash the vertical axis (a vertical error would
+count for less than a horizontal one of the same pixel length). The box may extend past the image
+edge; that is harmless for both the ground-truth mapping and the resampling.
 """
 
 from __future__ import annotations

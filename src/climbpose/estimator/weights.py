@@ -1,4 +1,4 @@
-"""Obtain the two frozen BlazePose model files (SPEC 2) from the mediapipe wheel.
+"""Obtain the two frozen BlazePose model files (docs/design.md#model-files) from the mediapipe wheel.
 
 The files are fetched, not redistributed: `pip download` brings one mediapipe wheel (no
 dependencies; this machine's wheel, or a fixed Linux one if none fits, since all wheels carry
@@ -23,7 +23,7 @@ from climbpose.core.io import atomic_path
 
 DEFAULT_MEDIAPIPE_VERSION = "0.10.21"
 
-# file name -> (path inside the wheel, size in bytes, sha256); SPEC 2.
+# file name -> (path inside the wheel, size in bytes, sha256); docs/design.md#model-files.
 MODEL_FILES: dict[str, tuple[str, int, str]] = {
     "pose_detection.tflite": (
         "mediapipe/modules/pose_detection/pose_detection.tflite",

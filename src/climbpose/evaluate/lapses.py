@@ -5,7 +5,7 @@ A temporal model can only repair from time what the neighbouring frames got righ
 is wrong for a frame or two between right frames can be taken from them; one that is wrong for
 two seconds cannot. PCK and the broken / fixed counts do not tell the two apart, so the evaluate
 stage counts, for every row, the identity function's wrong pairs by the length of their lapse and
-how many of each length the row fixes (README "Refinement beyond the synthetic world").
+how many of each length the row fixes (docs/design.md#lapses).
 
 A lapse of keypoint k is a maximal run of consecutive frames of one video in which the identity
 function (the estimator's argmax cell) is scored and wrong on k at LAPSE_THRESHOLD. Any other frame

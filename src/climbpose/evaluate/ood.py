@@ -1,9 +1,10 @@
 """The held-out-domain ("ood") test set: preprocessed videos of a domain no training video comes from.
 
 The `ood` stage writes them to OOD_DIR in the format of data/preprocessed. Like validation and test,
-each video gives its largest set of windows that share no frame (SPEC 1.6), so every usable frame
-counts at most once; the windows are rows of a split file (`climbpose.data.dataset.format_split_rows`)
-and can be scored by the same code as the test split.
+each video gives its largest set of windows that share no frame
+(docs/design.md#windows-and-the-split), so every usable frame counts at most once; the windows are
+rows of a split file (`climbpose.data.dataset.format_split_rows`) and can be scored by the same code
+as the test split.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""PCK, the evaluation metric of SPEC 1.7, and the one place where its metric keys are named.
+"""PCK, the evaluation metric of docs/design.md#pck, and the one place where its metric keys are named.
 
 A (frame, keypoint) pair is scored when its ground truth is present and the frame has a
 normaliser (torso: all four of the ground truth's shoulders and hips; bbox: always). A scored
@@ -110,7 +110,7 @@ def _torso_diameter(gt: np.ndarray, gt_present: np.ndarray) -> tuple[np.ndarray,
 
 @dataclass(frozen=True)
 class PairScores:
-    """Per-pair verdicts of one prediction: the rule of SPEC 1.7 before any pooling.
+    """Per-pair verdicts of one prediction: the rule of docs/design.md#pck before any pooling.
 
     correct (n_thresholds, N, K) bool: scored and within threshold x normaliser; scored (N, K)
     bool: ground truth present in a frame with a normaliser; norm (N,): the frame's normaliser
@@ -146,7 +146,7 @@ def pair_scores(
     """Which (frame, keypoint) pairs are scored and which are correct, for predicted and
     ground-truth cells (N, K, 2) in heatmap cells.
 
-    gt_present (N, K) bool marks annotated ground truth. normaliser "torso" (SPEC 1.7): per
+    gt_present (N, K) bool marks annotated ground truth. normaliser "torso" (docs/design.md#pck): per
     frame the mean of |left shoulder - left hip| and |right shoulder - right hip| of the ground
     truth, frames lacking any of those four skipped. "bbox": max(H, W) of the heatmap grid,
     `box_size` (an int for a square grid, or (H, W)); every frame with a present keypoint counts.

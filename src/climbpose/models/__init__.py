@@ -1,4 +1,4 @@
-"""The temporal models of SPEC 1.3 and a registry to build them by name.
+"""The temporal models (docs/design.md#models) and a registry to build them by name.
 
 Every model maps a window to a window of the same shape and says what it eats in
 the class attribute ``input_kind``:
@@ -12,9 +12,10 @@ the class attribute ``input_kind``:
 * "landmarks": as "coordinates", but the estimator's own regressed landmarks (the preprocessed
   `landmark_cells`), which no heatmap holds; only the evaluation's `landmarks` row reads them.
 
-`climbpose.data.input_kinds.model_inputs` turns heatmaps into what a model of each kind eats; `read_keypoints` turns what it
-outputs into keypoint cells: coordinates as they are, heatmaps by their argmax cell (SPEC 1.7), or,
-for a model whose class says `readout = "subcells"` (conv3d_depthwise, lapse_selector), by their sub-cell peak.
+`climbpose.data.input_kinds.model_inputs` turns heatmaps into what a model of each kind eats;
+`read_keypoints` turns what it outputs into keypoint cells: coordinates as they are, heatmaps by
+their argmax cell (docs/design.md#reading-a-keypoint), or, for a model whose class says
+`readout = "subcells"` (conv3d_depthwise, lapse_selector), by their sub-cell peak.
 
 Parameter counts at K = 25, 56x56: conv3d 78,150; deciwatch 1,708,388;
 bi_convlstm_sum 1,875,666; bi_convlstm_concat 1,872,313; identity 0. Beyond the thesis'

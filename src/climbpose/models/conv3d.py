@@ -1,4 +1,4 @@
-"""Conv3D: the smallest temporal model of the study (SPEC 1.3).
+"""Conv3D: the smallest temporal model of the study (docs/design.md#conv3d).
 
 One 3D convolution over a window of heatmaps, with the 25 keypoints as channels
 and time as depth, kernel 5x5x5, stride 1, "same" zero padding, then a ReLU:
@@ -10,7 +10,7 @@ Input and output are (B, T, K, H, W), the layout shared by all heatmap models.
 Two ways to compute the same function
 -------------------------------------
 * ``forward_conv3d`` (the reference): permute to (B, K, T, H, W) and call Conv3d.
-* ``forward_banded`` (SPEC 4): stack the window's T frames as T*K channels and run
+* ``forward_banded`` (docs/design.md#conv3d): stack the window's T frames as T*K channels and run
   a single Conv2d(T*K -> T*K, 5x5). Its weight is the 3D kernel unrolled into a
   banded block matrix: the block from input frame t_in to output frame t_out is
   the 3D kernel's depth slice d = t_in - t_out + 2, and zero where
@@ -47,7 +47,8 @@ class Conv3D(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        # SPEC 1.3: weights with more than one dimension start Xavier-uniform; biases start at zero.
+        # docs/design.md#initialisation: weights with more than one dimension start Xavier-uniform;
+        # biases start at zero.
         nn.init.xavier_uniform_(self.conv.weight)
         nn.init.zeros_(self.conv.bias)
 

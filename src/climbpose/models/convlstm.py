@@ -1,4 +1,4 @@
-"""Bidirectional peephole ConvLSTM heatmap refiners (SPEC 1.3).
+"""Bidirectional peephole ConvLSTM heatmap refiners (docs/design.md#bidirectional-convlstms).
 
 Building blocks, top to bottom:
 
@@ -37,8 +37,8 @@ Building blocks, top to bottom:
 
 Input and output of ``BiConvLSTM``: (B, T, K, H, W).
 
-Initialisation (SPEC 1.3 "all weights with more than one dimension start
-Xavier-uniform"): conv weights Xavier-uniform, each fused conv one gate at a time
+Initialisation (docs/design.md#initialisation: all weights with more than one dimension start
+Xavier-uniform): conv weights Xavier-uniform, each fused conv one gate at a time
 so that it starts exactly like four separate 25->25 convs would; the per-pixel
 peephole weights, having more than one dimension, also Xavier-uniform (computed on
 the (3, C, H, W) tensor, bound ~0.008 at 56x56, i.e. the peepholes start almost
@@ -145,7 +145,7 @@ class BiConvLSTM(nn.Module):
             raise ValueError(f"unknown mode {mode!r}; valid: 'sum', 'concat'")
         self.mode = mode
         K = num_keypoints
-        hidden = hidden_channels or K  # SPEC: 25 hidden channels at K = 25
+        hidden = hidden_channels or K  # the thesis: 25 hidden channels at K = 25
         self.fwd = _Branch(K, hidden, features, size, size)
         self.bwd = _Branch(K, hidden, features, size, size)
         if mode == "sum":

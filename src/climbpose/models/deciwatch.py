@@ -1,4 +1,4 @@
-"""DeciWatch on keypoint coordinates (Zeng et al., ECCV 2022; SPEC 1.3).
+"""DeciWatch on keypoint coordinates (Zeng et al., ECCV 2022; docs/design.md#deciwatch).
 
 Unlike the other models this one reads coordinates, not heatmaps: a window of
 (B, T, K, 2) keypoint positions in heatmap cells (per frame the heatmap argmaxes;
@@ -22,8 +22,8 @@ The layers are PyTorch's standard post-norm nn.TransformerEncoderLayer /
 nn.TransformerDecoderLayer (batch_first, ReLU feed-forward), and each stack ends in
 a LayerNorm: 1,708,388 parameters at K = 25.
 
-Choices the SPEC leaves open
-----------------------------
+Choices the thesis leaves open
+------------------------------
 * Coordinate normalisation (on by default, no parameters): the layers *read*
   coordinates mapped to about [-1, 1], u = (p - (size - 1) / 2) / (size / 2), so
   raw cells (0..55) do not swamp the [-1, 1] position embedding; the residual

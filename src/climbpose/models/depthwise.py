@@ -1,7 +1,7 @@
 """Depthwise Conv3D: each keypoint refined by its own filter, blind to the others, and only near
 where the estimator put it.
 
-Conv3D (SPEC 1.3) mixes all 25 keypoint maps in every output map. On the synthetic climbers
+Conv3D (docs/design.md#conv3d) mixes all 25 keypoint maps in every output map. On the synthetic climbers
 that buys accuracy, because their limbs move in learnable patterns; on footage unlike them a
 sharp peak in one keypoint's map raises a ghost peak in another's, and keypoints jump onto other
 body parts. This model keeps Conv3D's shape of computation (a 5x5x5 kernel over time x rows x

@@ -1,4 +1,5 @@
-"""The identity "model": the estimator's own heatmaps, unrefined (SPEC 1.3, 1.7).
+"""The identity "model": the estimator's own heatmaps, unrefined
+(docs/design.md#the-projects-models, docs/design.md#pck).
 
 Every result table reports it beside the trained models. It has no parameters, so
 there is nothing to train: callers should skip the optimiser for it (torch.optim

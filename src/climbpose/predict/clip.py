@@ -132,7 +132,7 @@ def _malloc_trim() -> Callable[[], None]:
     predict keeps nothing per frame but a few numbers, yet its resident memory grew with the
     video's length (about 75 KB a frame on a 540x960 clip): the heap of a long run fragments, and
     glibc keeps freed blocks between live ones. Trimming every RELEASE_EVERY frames returns those
-    pages, so memory stays flat for any length (README "Performance").
+    pages, so memory stays flat for any length (docs/performance.md#performance).
     """
     name = ctypes.util.find_library("c")
     trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None

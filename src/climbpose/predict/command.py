@@ -46,7 +46,8 @@ def predict(
     `threads`: the estimator's interpreter threads (default min(2, cores)). `torch_threads`: torch's
     intra-op threads while predicting (restored afterwards; None leaves torch's setting). One is the
     default: on a shared 2-core machine that also runs the estimator, a second OpenMP thread mostly
-    waits for a busy core (bench/bench_predict.py: slower end to end with two, see the README).
+    waits for a busy core (bench/bench_predict.py: slower end to end with two, see
+    docs/user-guide.md#predict-on-a-new-video).
     """
     out_dir = check_out_dir(out_dir)
     source = open_input(input, fps)

@@ -50,7 +50,7 @@ def write_csv(path: str | os.PathLike, pred: Prediction) -> None:
     """One row per (frame, source, keypoint): frame, keypoint, x, y, score, source, detected.
 
     Rows go frame by frame, sources in the order raw, refined, landmarks, keypoints in the project's
-    order (README "Data formats"). Frames without a person keep their 3 x 25 rows, with empty x, y
+    order (docs/data-formats.md#data-formats). Frames without a person keep their 3 x 25 rows, with empty x, y
     and score and detected false.
     """
     with atomic_path(path, suffix=".csv") as tmp, open(tmp, "w", newline="") as f:

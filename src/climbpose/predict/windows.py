@@ -1,9 +1,11 @@
 """The windowed refiner: one clip's detected frames through a temporal model, window by window.
 
-How frames become model windows (the choices, all documented in the README):
+How frames become model windows (the choices, all documented in
+docs/user-guide.md#predict-on-a-new-video):
 
 * Sequences: with `step` s, the frames t = r, r+s, r+2s, ... of each residue r form one sequence
-  (s = 1: the whole clip; s = 2, SPEC 1.4's experiment 3: the even and the odd frames), and a
+  (s = 1: the whole clip; s = 2, experiment 3 of
+  docs/design.md#input-noise-and-the-three-experiments: the even and the odd frames), and a
   sequence is cut at every frame where no person was found (or the box is empty). Windows are k
   consecutive frames of one piece, every start (stride 1), so they never contain a frame without
   a person; with s = 2 this is exactly the training rule (`data.windows.valid_windows`), where the

@@ -6,9 +6,10 @@ of its outputs together once all of them are ready.
 
 Rows: the finetuned model, the identity function (the estimator's maps passed through), the two
 classical filters with settings chosen on validation, the estimator's maps read between cells, and
-the estimator's own regressed landmarks (when its output has them: BlazePose's do).
-With evaluate.feed_targets the model is fed the ground-truth heatmaps (the thesis' defect, SPEC
-1.8): its keys become model_feed_targets_* and every table and picture says so.
+the estimator's own regressed landmarks (when its output has them: BlazePose's do). With
+evaluate.feed_targets the model is fed the ground-truth heatmaps (the thesis' defect,
+docs/design.md#the-known-evaluation-defect): its keys become model_feed_targets_* and every table
+and picture says so.
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ class Evaluation:
 def choose_filters(params, coordinates, rate: float) -> tuple[dict, list[list]]:
     """Each filter's best settings on validation, and every candidate's scores (a CSV's rows).
 
-    Chosen like the finetuned model's epoch (SPEC 1.5): best validation PCK at the first threshold,
-    the others breaking ties, so a flat grid does not fall to its first entry by accident.
+    Chosen like the finetuned model's epoch (docs/design.md#training-recipe): best validation PCK at
+    the first threshold, the others breaking ties, so a flat grid does not fall to its first entry
+    by accident.
     """
     p, rows, chosen = params.evaluate, [], {}
     grid = filter_grid(p.savgol_windows, p.savgol_polyorders, p.one_euro_min_cutoffs, p.one_euro_betas, p.one_euro_d_cutoff)

@@ -73,7 +73,7 @@ class Run:
 
     @property
     def label(self) -> str:
-        """The thesis' run name "s.e" (SPEC 1.4)."""
+        """The thesis' run name "s.e" (docs/design.md#the-24-run-grid)."""
         return f"{self.s}.{self.experiment}"
 
     def value(self, source: str, key: str) -> float | None:

@@ -9,8 +9,9 @@ made before the ood test set existed leave its columns empty).
 
 The metric keys a run writes for each row are named here (`row_prefix`) and formed by
 `climbpose.evaluate.metric_key`, so the evaluate stage and these tables cannot disagree. A run made
-with `evaluate.feed_targets` (the thesis' defect, SPEC 1.8) writes its model rows under
-"model_feed_targets_..." and is only ever tabulated in separate, labelled tables.
+with `evaluate.feed_targets` (the thesis' defect, docs/design.md#the-known-evaluation-defect) writes
+its model rows under "model_feed_targets_..." and is only ever tabulated in separate, labelled
+tables.
 """
 
 from __future__ import annotations
@@ -45,12 +46,13 @@ SPLIT_LABELS = {"val": "Validation", "test": "Test", OOD: "Held-out domain (ood)
 THR_ROW = "Mean threshold distance"
 HARM_NOTE = ("broken / fixed: scored keypoints (% of those PCK counts) the row gets wrong that the identity function "
              "gets right / right that it gets wrong, at the same threshold; PCK(row) - PCK(identity) = fixed - broken.")
-# SPEC 1.9: the thesis' inference time per window (ms).
+# docs/design.md#the-thesis-timings: the thesis' inference time per window (ms).
 THESIS_MS_PER_WINDOW = {"conv3d": 0.39, "deciwatch": 14.2, "bi_convlstm_sum": 10.6, "bi_convlstm_concat": 20.1}
 
 FEED_TARGETS = "feed_targets"
 FEED_TARGETS_WARNING = ("FEED_TARGETS: the models were fed the ground-truth heatmaps instead of their inputs, "
-                        "the thesis' evaluation defect (SPEC 1.8). Model rows measure how well a model passes "
+                        "the thesis' evaluation defect (docs/design.md#the-known-evaluation-defect). "
+                        "Model rows measure how well a model passes "
                         "clean targets through, not refinement; identity and filter rows are unaffected.")
 
 
@@ -213,7 +215,8 @@ def cost_table(runs: Sequence[Run]) -> Table:
         values.append([THESIS_MS_PER_WINDOW.get(model), run.value("cost", "model_ms_per_window_b1") if run else None,
                        run.value("cost", "model_windows_per_s") if run else None,
                        str(cost.get("batch_size", "")), str(cost.get("device", "")), run.name if run else ""])
-    return Table(name="inference_cost", title="Inference cost per window: the thesis (SPEC 1.9) and this pipeline's runs",
+    return Table(name="inference_cost",
+                 title="Inference cost per window: the thesis (docs/design.md#the-thesis-timings) and this pipeline's runs",
                  columns=columns, rows=[label for _, label in models], values=values,
                  notes=["Wall times depend on the machine; the thesis' numbers come from its own GPU."],
                  digits={label: 2 for _, label in models})

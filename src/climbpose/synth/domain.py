@@ -5,7 +5,7 @@ score well there by learning that domain's regularities (its bodies, clothes, wa
 and the fact that everybody climbs) and still fail on real footage. `HELD_OUT` is a second domain
 that no training stage ever sees: the `ood` stage renders it as an out-of-domain test set. Every
 range of it lies outside the training range (or, for colours, comes from a disjoint palette), so
-each difference is measurable; README "The held-out domain" lists them.
+each difference is measurable; docs/design.md#the-held-out-domain-ood lists them.
 
 A range is a tuple of intervals: a value is drawn uniformly from one of them, chosen by the
 video's domain stream when there are several (`draw`). `TRAINING` holds the default dataset's

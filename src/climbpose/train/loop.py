@@ -1,4 +1,5 @@
-"""The training recipe of SPEC 1.5 as one plain loop: Adam, MSE, plateau lr, early stop, best epoch.
+"""The training recipe (docs/design.md#training-recipe) as one plain loop: Adam, MSE, plateau lr,
+early stop, best epoch.
 
 The lr drops by `lr_factor` after every `lr_patience` epochs without a new best validation loss;
 training stops after `stop_patience` such epochs or at `max_epochs`. The kept weights are those
@@ -76,7 +77,7 @@ def plateau(best_loss: float, bad_epochs: int, val_loss: float, lr_patience: int
     """One epoch of the plateau rule: returns (best loss, epochs without a new best, reduce lr?, stop?).
 
     The lr is reduced after every `lr_patience` epochs without a new best validation loss, and
-    training stops after `stop_patience` of them (SPEC 1.5: 5 and 10).
+    training stops after `stop_patience` of them (docs/design.md#training-recipe: 5 and 10).
     """
     if val_loss < best_loss:
         return val_loss, 0, False, False

@@ -63,7 +63,8 @@ class TrainingRun:
 
     def recipe(self, section: PretrainParams | FinetuneParams, select_threshold: float,
                validate_first: bool = False) -> Recipe:
-        """SPEC 1.5's recipe with this stage's budget and the shared plateau schedule."""
+        """The training recipe (docs/design.md#training-recipe) with this stage's budget and the
+        shared plateau schedule."""
         t = self.params.train
         return Recipe(lr=section.lr, batch_size=section.batch_size, max_epochs=section.max_epochs,
                       windows_per_epoch=section.windows_per_epoch, select_threshold=select_threshold,

@@ -1,4 +1,5 @@
-"""One training step of SPEC 1.5 (Adam on a masked MSE) and how it is made fast on a GPU.
+"""One training step of the recipe (docs/design.md#training-recipe: Adam on a masked MSE) and how it
+is made fast on a GPU.
 
 Only torch is imported here, so the training benchmark (bench/bench_train.py) times exactly the
 step the training stages take, on a machine that has nothing but torch and numpy.
@@ -18,7 +19,8 @@ def masked_mse(output: torch.Tensor, target: torch.Tensor, present: torch.Tensor
 
 
 def new_optimiser(model: nn.Module, lr: float) -> torch.optim.Adam:
-    """SPEC 1.5's Adam. On CUDA the fused implementation updates every parameter in one kernel."""
+    """The recipe's Adam (docs/design.md#training-recipe). On CUDA the fused implementation updates
+    every parameter in one kernel."""
     fused = next(model.parameters()).device.type == "cuda"
     return torch.optim.Adam(model.parameters(), lr=lr, fused=fused or None)
 

@@ -4,7 +4,7 @@ Finetuning (`data.source`): `finetuning` dispatches to the synthetic videos, `vi
 user's videos with `annotations` in the project's JSON or COCO) and `climbalong` (delivered
 heatmaps and keypoints). Pretraining (`pretrain.sources`): `pretraining` combines the synthetic
 motion generator with `penn_action` and `brace`. `layout` maps any named keypoint layout onto
-the 25 of SPEC 1.1.
+the 25 of docs/design.md#keypoints.
 
 Every loader returns plain numpy arrays in the project's conventions: keypoints (T, 25, 3) as
 image-pixel x, y (0-based) and visible, NaN coordinates for a keypoint that is not annotated or

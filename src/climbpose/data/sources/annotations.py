@@ -5,7 +5,7 @@ Both live in `<dir>/annotations/*.json` of a `videos` folder; a file is COCO whe
 
 The project's format, one file per video, named after the video (`<video>.json`):
 
-    {"keypoint_names": ["nose", "left_ear", ...],          optional; default: the 25 of SPEC 1.1
+    {"keypoint_names": ["nose", "left_ear", ...],          optional; default: the 25 of docs/design.md#keypoints
      "frames": [{"index": 0, "keypoints": [[x, y, v], ...]},    one [x, y, v] per name
                 {"index": 5, "keypoints": [...]}]}
 

@@ -83,5 +83,6 @@ def segment_files(directory: str | Path) -> list[Path]:
     """The segment files under a BRACE folder (sorted); raises when there are none."""
     files = [p for p in data_files(directory, "**/*.json") if SEGMENT_NAME.match(p.stem)]
     if not files:
-        raise SourceError(f"{directory}: no BRACE segment .json files (pretrain.brace_dir; README 'Your own data')")
+        raise SourceError(f"{directory}: no BRACE segment .json files (pretrain.brace_dir; "
+                          "docs/data-formats.md#public-pose-datasets-for-pretraining-pretrainsources)")
     return files

@@ -63,7 +63,8 @@ def video_names(directory: str | Path) -> list[str]:
     directory = Path(directory)
     inputs = [p.stem for p in data_files(directory / INPUTS, "*.npz")]
     if not inputs:
-        raise SourceError(f"{directory / INPUTS}: no .npz input files (see README, 'Your own data')")
+        raise SourceError(f"{directory / INPUTS}: no .npz input files "
+                          "(see docs/data-formats.md#climbalongs-format-datasource-climbalong)")
     lacking = [n for n in inputs if not (directory / TARGETS / f"{n}.npz").is_file()]
     if lacking:
         raise SourceError(f"{directory / TARGETS}: no target file for {', '.join(lacking[:5])}"

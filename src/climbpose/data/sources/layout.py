@@ -1,4 +1,4 @@
-"""Moving keypoints of another layout onto the project's 25 (SPEC 1.1), by keypoint name.
+"""Moving keypoints of another layout onto the project's 25 (docs/design.md#keypoints), by keypoint name.
 
 Every importer ends here: a dataset's rows are named (COCO's 17, Penn Action's 13, a labelling
 tool's own list), each name is looked up in a mapping and then in the project's own names, and

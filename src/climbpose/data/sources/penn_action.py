@@ -10,7 +10,7 @@ coordinates, `visibility` (T, 13), `bbox` (T, 4) x1, y1, x2, y2, `nframes`, `dim
 (height, width, T), `action`, `pose` and `train` (1 training, -1 test video). Joints, in order:
 head, left/right shoulder, elbow, wrist, hip, knee, ankle. The head becomes the project's nose;
 the project's other 12 keypoints (ears, hands, heels, feet) are missing (NaN), so they give no
-pretraining loss (SPEC 1.4).
+pretraining loss (docs/design.md#input-noise-and-the-three-experiments).
 
 Coordinates are MATLAB's: 1-based pixels. They are shifted by -1 to the project's 0-based
 convention (pixel (1, 1) of MATLAB is pixel (0, 0) here). Joints marked invisible keep their
@@ -85,5 +85,6 @@ def label_files(directory: str | Path) -> list[Path]:
     folder = Path(directory) / "labels"
     files = data_files(folder, "*.mat")
     if not files:
-        raise SourceError(f"{folder}: no Penn Action .mat label files (pretrain.penn_action_dir; README 'Your own data')")
+        raise SourceError(f"{folder}: no Penn Action .mat label files (pretrain.penn_action_dir; "
+                          "docs/data-formats.md#public-pose-datasets-for-pretraining-pretrainsources)")
     return files

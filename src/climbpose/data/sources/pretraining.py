@@ -34,8 +34,9 @@ class PretrainingData:
 def split_at_gaps(keypoints: np.ndarray, min_length: int = 1) -> list[np.ndarray]:
     """Cut a (T, 25, 3) sequence at frames without any annotated keypoint.
 
-    Such frames have no box to map into (SPEC 1.4's box is the tight box of the annotated
-    keypoints), so windows must not contain them. Returns the runs of at least `min_length` frames.
+    Such frames have no box to map into (the pretraining box, docs/design.md#the-pretraining-box,
+    is the tight box of the annotated keypoints), so windows must not contain them. Returns the runs
+    of at least `min_length` frames.
     """
     starts, lengths = true_runs(np.isfinite(keypoints[..., :2]).all(axis=-1).any(axis=-1))
     return [keypoints[a:a + n] for a, n in zip(starts, lengths) if n >= min_length]

@@ -31,7 +31,8 @@ def list_videos(directory: str | Path) -> dict[str, Path]:
     """Video name -> video file or frame folder, sorted by name; names must be unique."""
     root = Path(directory) / VIDEOS
     if not root.is_dir():
-        raise SourceError(f"{root}: no videos folder (see README, 'Your own data')")
+        raise SourceError(f"{root}: no videos folder "
+                          "(see docs/data-formats.md#your-videos-with-keypoint-annotations-datasource-videos)")
     found: dict[str, Path] = {}
     for path in sorted(root.iterdir()):
         if path.name.startswith("."):
