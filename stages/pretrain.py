@@ -28,7 +28,7 @@ def main() -> None:
     params = load_params()
     run = TrainingRun.start(params)
     p, h, device = params.pretrain, params.heatmaps, run.device
-    model = new_model(params.model, params.seed, h.size, params.split.window, device)
+    model = new_model(params.model, params.seed, h.size, params.split.window, device, params.options_of(params.model))
 
     data = pretraining_data(p.sources, params.seed, p.val_fraction, window_span(params.split.window, params.frame_step),
                             synthetic=(p.sequences, p.frames), dirs={"penn_action": p.penn_action_dir, "brace": p.brace_dir})

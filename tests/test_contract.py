@@ -32,13 +32,14 @@ def test_headline_keys_are_ten_per_split():
 
 
 def test_names_agree_with_the_registries():
-    from climbpose.estimator.base import ESTIMATORS
+    from climbpose.estimator.base import ESTIMATOR_CLASSES
     from climbpose.estimator.make import make_estimator
+    from climbpose.core.model_registry import model_names, model_spec
     from climbpose.models import build_model
 
-    for name in contract.MODEL_NAMES:
-        assert build_model(name, size=8, window=5) is not None
+    for name in model_names():
+        assert isinstance(build_model(name, size=8, window=5), model_spec(name).model_class())
     with pytest.raises(ValueError):
         make_estimator("no-such-estimator")  # fills the registry
-    assert set(ESTIMATORS) == set(contract.ESTIMATORS)
+    assert set(ESTIMATOR_CLASSES) == set(contract.ESTIMATORS)
     assert contract.FINETUNE_SELECT_THRESHOLD in contract.THRESHOLDS and contract.PRETRAIN_SELECT_THRESHOLD in contract.THRESHOLDS

@@ -66,7 +66,8 @@ def test_the_contract_layout_keeps_stage_dependencies_apart():
     assert closure(REPO / "stages" / "fetch_estimator.py") == sorted(
         [PACKAGE / "__init__.py", PACKAGE / "core" / "__init__.py", PACKAGE / "core" / "io.py",
          PACKAGE / "core" / "config.py", PACKAGE / "core" / "contract.py", PACKAGE / "core" / "errors.py",
-         PACKAGE / "core" / "keypoints.py", PACKAGE / "estimator" / "__init__.py", PACKAGE / "estimator" / "weights.py"])
+         PACKAGE / "core" / "keypoints.py", PACKAGE / "core" / "model_registry.py",
+             PACKAGE / "estimator" / "__init__.py", PACKAGE / "estimator" / "weights.py"])
 
 
 def test_the_core_imports_nothing_else_of_the_package_and_config_no_torch():

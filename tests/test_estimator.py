@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from climbpose.core.checks import DataError
-from climbpose.estimator.base import ESTIMATORS, Estimator, FrameEstimate
+from climbpose.estimator.base import ESTIMATOR_CLASSES, Estimator, FrameEstimate
 from climbpose.estimator.make import make_estimator
 from climbpose.estimator.blazepose import BlazePose
 from climbpose.estimator.precomputed import Precomputed
@@ -160,7 +160,7 @@ def test_resample_outside_crop_gets_channel_minimum():
 # -- the estimator registry -------------------------------------------------------------------
 
 def test_make_estimator_names():
-    assert {"blazepose", "precomputed"} <= set(ESTIMATORS)
+    assert {"blazepose", "precomputed"} <= set(ESTIMATOR_CLASSES)
     with pytest.raises(ValueError, match="blazepose.*precomputed"):
         make_estimator("openpose")
 

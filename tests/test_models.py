@@ -12,7 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from climbpose.models import MODEL_NAMES, BiConvLSTM, Conv3D, ConvLSTM, DeciWatch, Identity, build_model
+from climbpose.core.model_registry import model_names
+from climbpose.models import BiConvLSTM, Conv3D, ConvLSTM, DeciWatch, Identity, build_model
 from climbpose.models.deciwatch import sinusoidal_embedding
 
 HEATMAP_MODELS = ("conv3d", "bi_convlstm_sum", "bi_convlstm_concat", "conv3d_depthwise", "lapse_selector", "identity")
@@ -52,9 +53,9 @@ def moving_keypoints(n: int, k: int, size: int, seed: int, t: int = 5) -> torch.
 
 
 def test_model_names_and_input_kinds():
-    assert MODEL_NAMES == ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat", "conv3d_depthwise",
+    assert model_names() == ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat", "conv3d_depthwise",
                            "lapse_selector", "smoothnet", "identity")
-    kinds = {name: build_model(name, size=8).input_kind for name in MODEL_NAMES}
+    kinds = {name: build_model(name, size=8).input_kind for name in model_names()}
     assert kinds == {
         "conv3d": "heatmaps",
         "deciwatch": "coordinates",
@@ -72,17 +73,28 @@ def test_unknown_name_lists_valid_names():
         build_model("convlstm")
     message = str(err.value)
     assert "'convlstm'" in message
-    for name in MODEL_NAMES:
+    for name in model_names():
         assert name in message
 
 
-def test_build_model_passes_options():
+def test_build_model_passes_registered_options_over_their_defaults():
+    assert build_model("conv3d_depthwise").trust_radius == 2
+    assert build_model("conv3d_depthwise", options={"trust_radius": 0}).trust_radius == 0
+    wide = build_model("smoothnet", options={"width": 32})
+    assert wide.encode.out_features == 32 and n_params(wide) != EXPECTED_PARAMS["smoothnet"]
+    with pytest.raises(ValueError, match=r"model conv3d has no option 'trust_radius' \(its options: none\)"):
+        build_model("conv3d", options={"trust_radius": 1})
+    with pytest.raises(ValueError, match="model_options.smoothnet.width must be an integer"):
+        build_model("smoothnet", options={"width": 3.5})
+
+
+def test_build_model_passes_constructor_arguments():
     assert build_model("conv3d", banded=True).banded is True
     assert build_model("deciwatch", dropout=0.0).encoder.layers[0].dropout.p == 0.0
     assert isinstance(build_model("identity"), Identity)
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", EXPECTED_PARAMS)
 def test_exact_parameter_counts(name):
     assert n_params(build_model(name, num_keypoints=25, size=56, window=5)) == EXPECTED_PARAMS[name]
 

@@ -16,10 +16,11 @@ from climbpose.core import keypoints as kp
 from climbpose.core.contract import metric_key
 from climbpose.report.experiments import Run, load_history, runs_from_exp_show
 from climbpose.report.figures import finetuning_figure
-from climbpose.report.tables import MODELS, per_keypoint_table, pck_table, row_prefix, run_tables, select_runs, verdict
+from climbpose.core.model_registry import thesis_models
+from climbpose.report.tables import per_keypoint_table, pck_table, row_prefix, run_tables, select_runs, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL_INDEX = {name: i + 1 for i, (name, _) in enumerate(MODELS)}
+MODEL_INDEX = {name: i + 1 for i, name in enumerate(thesis_models())}
 THRESHOLDS = (0.05, 0.1, 0.2)
 
 

@@ -19,7 +19,8 @@ import yaml
 from climbpose.core.errors import InputError
 
 from climbpose.core.keypoints import NAMES as KEYPOINT_NAMES
-from climbpose.core.contract import DEVICES, ESTIMATORS, MODEL_NAMES
+from climbpose.core.contract import DEVICES, ESTIMATORS
+from climbpose.core.model_registry import model_names, model_spec
 
 # Where finetuning data can come from (`data.source`) and what pretraining can read
 # (`pretrain.sources`); docs/data-formats.md#your-own-data documents each layout.
@@ -210,7 +211,7 @@ class PretrainParams:
     def validate(self) -> None:
         _require(len(self.sources) > 0, "pretrain.sources must list at least one source")
         for name in self.skip_models:
-            _require_one_of("pretrain.skip_models:", name, MODEL_NAMES)
+            _require_one_of("pretrain.skip_models:", name, model_names())
         for source in self.sources:
             _require_one_of("pretrain.sources:", source, PRETRAIN_SOURCES)
         _require(len(set(self.sources)) == len(self.sources), "pretrain.sources lists a source twice")
@@ -269,6 +270,9 @@ class Params:
     """The whole of params.yaml. `model`, `experiment` and `s` select one of the thesis' runs."""
 
     model: str
+    # Each model's own options that change its function, by model name; unset ones take their
+    # registered defaults (`core.model_registry`), and a model file records the values it was built with.
+    model_options: dict[str, dict[str, object]]
     experiment: int
     s: int
     seed: int
@@ -285,7 +289,13 @@ class Params:
     evaluate: EvaluateParams
 
     def validate(self) -> None:
-        _require_one_of("model", self.model, MODEL_NAMES)
+        _require_one_of("model", self.model, model_names())
+        for name, options in self.model_options.items():
+            _require_one_of("model_options:", name, model_names())
+            try:
+                model_spec(name).resolved_options(options)
+            except ValueError as error:
+                _require(False, str(error))
         _require(self.experiment in (1, 2, 3), f"experiment must be 1, 2 or 3, not {self.experiment}")
         _require(self.s in (1, 2), f"s must be 1 or 2, not {self.s}")
         for section in fields(self):
@@ -304,6 +314,10 @@ class Params:
         if self.data.source == "synthetic":
             _require(self.synthesize.frames >= span, f"synthesize.frames ({self.synthesize.frames}) must be >= the window span ({span} frames)")
         _require(self.ood.frames >= span, f"ood.frames ({self.ood.frames}) must be >= the window span ({span} frames)")
+
+    def options_of(self, model: str) -> dict[str, Any]:
+        """The options `model` is built with: params.yaml's `model_options.<model>` over its defaults."""
+        return model_spec(model).resolved_options(self.model_options.get(model))
 
     @property
     def frame_step(self) -> int:
@@ -325,6 +339,8 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
         _require(isinstance(value, (list, tuple)), f"'{key}' must be a list")
         (item_type, _) = typing.get_args(annotation)
         return tuple(_coerce(v, item_type, key) for v in value)
+    if annotation is object:  # checked by the section's validate(), which knows what it may hold
+        return value
     if annotation is bool:
         _require(isinstance(value, bool), f"'{key}' must be true or false, not {value!r}")
         return value

@@ -2,8 +2,8 @@
 
 One place for what several stages must read the same way: which thresholds PCK is reported at and
 which one selects an epoch (docs/design.md#training-recipe, docs/design.md#pck), how a metric key is
-spelled and read back, the split names, the model, device and estimator names that params.yaml may
-hold, and the headline keys of metrics/*.json. It imports nothing of the project, so any module may
+spelled and read back, the split names, the device and estimator names that params.yaml may
+hold (model names are `core.model_registry`'s), and the headline keys of metrics/*.json. It imports nothing of the project, so any module may
 import it.
 """
 
@@ -20,8 +20,6 @@ FINETUNE_SELECT_THRESHOLD = 0.05
 
 EVAL_SPLITS: tuple[str, ...] = ("val", "test", "ood")  # ood: the held-out rendering domain
 
-THESIS_MODELS: tuple[str, ...] = ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat")
-MODEL_NAMES: tuple[str, ...] = (*THESIS_MODELS, "conv3d_depthwise", "lapse_selector", "smoothnet", "identity")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 ESTIMATORS: tuple[str, ...] = ("blazepose", "precomputed")
 

@@ -85,7 +85,7 @@ class Estimator(ABC):
         """Called after the last of a video's `frames` frames; a replaying estimator checks its length."""
 
 
-ESTIMATORS: dict[str, type[Estimator]] = {}
+ESTIMATOR_CLASSES: dict[str, type[Estimator]] = {}
 
 E = TypeVar("E", bound=type[Estimator])
 
@@ -94,10 +94,10 @@ def register(name: str) -> Callable[[E], E]:
     """Class decorator: make an Estimator subclass available to `make_estimator(name)`."""
 
     def wrap(cls: E) -> E:
-        if name in ESTIMATORS and ESTIMATORS[name] is not cls:
+        if name in ESTIMATOR_CLASSES and ESTIMATOR_CLASSES[name] is not cls:
             raise ValueError(f"estimator name {name!r} is already registered")
         cls.name = name
-        ESTIMATORS[name] = cls
+        ESTIMATOR_CLASSES[name] = cls
         return cls
 
     return wrap

@@ -42,45 +42,34 @@ from climbpose.models.selector import LapseSelector
 from climbpose.models.smoothnet import SmoothNet
 from climbpose.models.identity import Identity
 
-from climbpose.core.contract import MODEL_NAMES, THESIS_MODELS  # the names params.yaml may hold
+from climbpose.core.model_registry import model_names, model_spec
 from climbpose.data.input_kinds import reads_coordinates
 
-__all__ = ["MODEL_NAMES", "THESIS_MODELS", "DepthwiseConv3D", "LapseSelector", "SmoothNet", "read_keypoints", "build_model", "device_options", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
+__all__ = ["DepthwiseConv3D", "LapseSelector", "SmoothNet", "read_keypoints", "build_model", "device_options",
+           "model_names", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
 
 
-def build_model(name: str, num_keypoints: int = 25, size: int = 56, window: int = 5, **kwargs) -> nn.Module:
-    """Build a model by registry name.
+def build_model(name: str, num_keypoints: int = 25, size: int = 56, window: int = 5,
+                options: dict[str, Any] | None = None, **device_kwargs) -> nn.Module:
+    """Build a registered model (`climbpose.core.model_registry`) by name.
 
     ``size`` is the heatmap side (the ConvLSTMs' per-pixel parameters and DeciWatch's
-    coordinate normalisation depend on it); ``window`` the frames per window (only
-    DeciWatch is tied to it). Extra keyword arguments go to the model's constructor,
-    e.g. ``banded=True`` for conv3d or ``dropout=0.0`` for deciwatch.
+    coordinate normalisation depend on it); ``window`` the frames per window (DeciWatch and
+    SmoothNet are tied to it). ``options`` are the model's own registered options (params.yaml's
+    `model_options.<name>`; unset ones take their registered defaults). Other keyword arguments go
+    to the constructor as they are: per-device choices (`device_options`) or a test's settings,
+    e.g. ``dropout=0.0`` for deciwatch.
     """
-    if name == "conv3d":
-        return Conv3D(num_keypoints, **kwargs)
-    if name == "deciwatch":
-        return DeciWatch(num_keypoints, size=size, window=window, **kwargs)
-    if name == "bi_convlstm_sum":
-        return BiConvLSTM(num_keypoints, size, mode="sum", **kwargs)
-    if name == "bi_convlstm_concat":
-        return BiConvLSTM(num_keypoints, size, mode="concat", **kwargs)
-    if name == "conv3d_depthwise":
-        return DepthwiseConv3D(num_keypoints, **kwargs)
-    if name == "lapse_selector":
-        return LapseSelector(num_keypoints, **kwargs)
-    if name == "smoothnet":
-        return SmoothNet(window, **kwargs)
-    if name == "identity":
-        if kwargs:
-            raise TypeError(f"identity takes no options, got {sorted(kwargs)}")
-        return Identity()
-    raise ValueError(f"unknown model {name!r}; valid: {', '.join(MODEL_NAMES)}")
+    spec = model_spec(name)
+    shape = {"num_keypoints": num_keypoints, "size": size, "window": window}
+    kwargs = {**{key: shape[key] for key in spec.shape}, **spec.fixed, **spec.resolved_options(options), **device_kwargs}
+    return spec.model_class()(**kwargs)
 
 
 def device_options(name: str, device: torch.device) -> dict[str, Any]:
-    """Per-device choices that leave the function unchanged: Conv3D's banded path on CUDA only
-    (faster there; on the CPU its backward pass is not bitwise repeatable)."""
-    return {"banded": device.type == "cuda"} if name == "conv3d" else {}
+    """Per-device choices that leave the function unchanged, as registered: Conv3D's banded path on
+    CUDA only (faster there; on the CPU its backward pass is not bitwise repeatable)."""
+    return dict(model_spec(name).cuda_options) if device.type == "cuda" else {}
 
 
 def read_keypoints(model: nn.Module, output: torch.Tensor) -> torch.Tensor:

@@ -20,17 +20,12 @@ import math
 from typing import Iterable, Sequence
 
 from climbpose.core import keypoints as kp
+from climbpose.core.model_registry import label_of, thesis_models
 from climbpose.core.contract import PART_THRESHOLD, THRESHOLDS, metric_key, parse_metric_key
 from climbpose.evaluate.harm import BROKEN, FIXED
 from climbpose.report.experiments import Run
 from climbpose.report.table import Cell, Table
 
-# The thesis' four models: always rows of the thesis' tables, in its order, run or not.
-MODELS: tuple[tuple[str, str], ...] = (
-    ("conv3d", "Conv3D"), ("deciwatch", "DeciWatch"),
-    ("bi_convlstm_sum", "bi-ConvLSTM sum"), ("bi_convlstm_concat", "bi-ConvLSTM concat"))
-MODEL_LABELS = {**dict(MODELS), "conv3d_depthwise": "Depthwise Conv3D", "lapse_selector": "Lapse selector",
-                "smoothnet": "SmoothNet"}
 # The untrained baselines beside the models: two classical filters; the estimator's own maps read
 # between cells (the sub-cell peak, `climbpose.heatmaps.subcell_peaks`) with no temporal model, which
 # shows how much of a model that reads sub-cell peaks owes to the reading alone; and the estimator's
@@ -97,9 +92,9 @@ def model_rows(runs: Iterable[Run]) -> tuple[tuple[str, str], ...]:
     come, then the thesis' four in its order, run or not, so the thesis' tables keep their shape.
     The identity model is the baseline row, not here."""
     ran = [run.model for run in runs if run.model != IDENTITY[0]]
-    thesis = [m for m, _ in MODELS]
+    thesis = list(thesis_models())
     names = dict.fromkeys([*ran[:1], *(m for m in ran if m not in thesis), *thesis])
-    return tuple((name, MODEL_LABELS.get(name, name)) for name in names)
+    return tuple((name, label_of(name)) for name in names)
 
 
 def _column_runs(chosen: dict[tuple[str, int, int], Run], e: int, s: int) -> list[Run]:
