@@ -11,7 +11,7 @@ import yaml
 
 from climbpose.core.contract import headline_keys
 from climbpose.report import plot_page
-from tests.dvc_repo import DvcRepo, ran
+from tests.dvc_repo import TINY_PARAMS, DvcRepo, ran
 from tests.test_offline_plots import drawn, plot_specs
 
 pytestmark = pytest.mark.slow
@@ -77,17 +77,19 @@ def test_plots_show_draws_the_curves_and_figures_offline(repo, tmp_path):
     assert (tmp_path / "plots" / "static" / "workspace_reports_example_frame.png").stat().st_size > 1000
     specs = plot_specs(page)
     assert len(specs) == page.count("vegaEmbed('#")
-    # The default model skips pretraining (pretrain.skip_models): its pretraining log is one validation, no training loss.
-    assert {"dvclive_pretrain_plots_metrics_val_loss_tsv", "dvclive_finetune_plots_metrics_train_loss_tsv",
-            "dvclive_finetune_plots_metrics_val_loss_tsv"} <= set(specs)
-    assert "dvclive_pretrain_plots_metrics_train_loss_tsv" not in specs
-    # Each curve, drawn by the Vega-Lite the page carries: one line, the workspace's, over whole epochs.
-    for name, spec in specs.items():
-        if name.startswith("dvclive_"):
-            labels, lines, x_axis = drawn(spec)
-            assert list(lines) == ["workspace"], name
-            assert "titled 'epoch'" in x_axis, name
-            assert labels and all(label.isdigit() for label in labels) and len(set(labels)) == len(labels), (name, labels)
+    # dvc.yaml's grouped charts; the default model skips pretraining (pretrain.skip_models), so its
+    # charts are empty rather than one point at epoch 0.
+    assert {name: bool(spec) for name, spec in specs.items()} == {
+        "finetune_pck": True, "finetune_loss": True, "pretrain_pck": False, "pretrain_loss": False}
+    # Each curve, drawn by the Vega-Lite the page carries: one line per series, the workspace's,
+    # over whole epochs (epoch 0, the starting weights, is validated but not trained).
+    epochs = TINY_PARAMS["finetune"]["max_epochs"]
+    series = {"finetune_pck": ["val_pck_005", "val_pck_010", "val_pck_020"], "finetune_loss": ["train_loss", "val_loss"]}
+    for name, names in series.items():
+        labels, lines, x_axis = drawn(specs[name])
+        assert lines == {("workspace", s): epochs + (s != "train_loss") for s in names}, name
+        assert "titled 'epoch'" in x_axis, name
+        assert labels == [str(e) for e in range(epochs + 1)], (name, labels)
 
 
 def test_stages_import_the_library_from_their_own_copy_of_the_repository(repo):

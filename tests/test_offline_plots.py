@@ -44,7 +44,8 @@ def plot_specs(page: str) -> dict[str, dict]:
 def drawn(spec: dict) -> tuple[list[str], dict[str, int], str]:
     """Draw a spec with the page's Vega-Lite (to SVG, in vl-convert's own engine).
 
-    Returns the x axis' visible tick labels, the vertex count of the line of each revision, and
+    Returns the x axis' visible tick labels, the vertex count of the line of each revision (of each
+    (revision, series) in a chart of several series), and
     the x axis' accessible description ("X-axis titled 'epoch' for a linear scale ...").
     """
     root = ET.fromstring(vl_convert.vegalite_to_svg(spec, vl_version=plot_page.VEGA_LITE))
@@ -56,8 +57,10 @@ def drawn(spec: dict) -> tuple[list[str], dict[str, int], str]:
     for g, classes in groups:
         if {"mark-line", "role-mark"} <= classes:
             for path in g.iter(f"{SVG}path"):
-                rev = re.search(r"rev: ([^;]+)", path.get("aria-label")).group(1)
-                lines[rev] = len(re.findall(r"[ML]", path.get("d")))
+                label = path.get("aria-label")
+                rev = re.search(r"rev: ([^;]+)", label).group(1)
+                series = re.search(r"filename::field: [^;]*::([^;]+)", label)  # charts of several series
+                lines[(rev, series.group(1)) if series else rev] = len(re.findall(r"[ML]", path.get("d")))
     return labels, lines, x_axis.get("aria-label")
 
 
@@ -117,27 +120,39 @@ def test_the_page_on_disk_is_the_one_this_code_builds(page):
     assert path.read_text(encoding="utf-8") == page, "stale: run python -m climbpose.report.plot_page"
 
 
-def test_dvc_plots_show_renders_the_training_curves_with_the_bundle_and_whole_epochs(tmp_path, page, library_bundle):
+def test_dvc_plots_show_groups_the_training_curves_with_the_bundle_and_whole_epochs(tmp_path, page, library_bundle):
+    from climbpose.train.session import PLOTTED_SERIES, write_untrained_series
+
     repo = make_tiny_repo(tmp_path)
     (repo.root / ".dvc" / plot_page.FILENAME).write_text(page, encoding="utf-8")  # as make setup would
     metrics = repo.root / "dvclive" / "finetune" / "plots" / "metrics"
     metrics.mkdir(parents=True)
     (metrics / "val_loss.tsv").write_text("step\tval_loss\n0\t0.9731\n1\t0.8532\n2\t0.8016\n")
     (metrics / "train_loss.tsv").write_text("step\ttrain_loss\n1\t0.9412\n2\t0.8877\n")
+    for t, value in (("005", 20.0), ("010", 50.0), ("020", 80.0)):
+        (metrics / f"val_pck_{t}.tsv").write_text(f"step\tval_pck_{t}\n0\t{value}\n1\t{value + 1}\n2\t{value + 2}\n")
+    write_untrained_series(repo.root / "dvclive" / "pretrain")  # a skipped pretraining
     repo.dvc("plots", "show", "-o", str(tmp_path / "plots"))
     shown = (tmp_path / "plots" / "index.html").read_text(encoding="utf-8")
 
+    errors = json.loads(repo.dvc("plots", "show", "--json").stdout).get("errors") or []
+    assert {error["source"] for error in errors} == {"reports/example_frame.png"}  # not made here; every series is
+    assert sorted(path.stem for path in (repo.root / "dvclive" / "pretrain" / "plots" / "metrics").iterdir()) == sorted(PLOTTED_SERIES)
     assert library_bundle in shown and EXTERNAL.search(shown) is None
-    specs = {name: spec for name, spec in plot_specs(shown).items() if spec}  # no pretraining log here: {}
-    assert set(specs) == {"dvclive_finetune_plots_metrics_val_loss_tsv", "dvclive_finetune_plots_metrics_train_loss_tsv"}
-    val = specs["dvclive_finetune_plots_metrics_val_loss_tsv"]
-    assert [(row["step"], row["val_loss"], row["rev"]) for row in val["data"]["values"]] == [
-        ("0", "0.9731", "workspace"), ("1", "0.8532", "workspace"), ("2", "0.8016", "workspace")]
-    assert val["encoding"]["x"]["title"] == "epoch"
-    assert val["encoding"]["x"]["axis"]["tickMinStep"] == 1 and val["encoding"]["x"]["axis"]["format"] == "d"
+    specs = plot_specs(shown)
+    # One chart per stage and kind, not one per series; the untrained stage draws nothing (an empty spec).
+    assert {name: bool(spec) for name, spec in specs.items()} == {
+        "finetune_pck": True, "finetune_loss": True, "pretrain_pck": False, "pretrain_loss": False}
+    loss = specs["finetune_loss"]
+    assert loss["title"]["text"] == "Finetuning, loss"
+    assert loss["encoding"]["x"]["title"] == "epoch"
+    assert loss["encoding"]["x"]["axis"]["tickMinStep"] == 1 and loss["encoding"]["x"]["axis"]["format"] == "d"
     # Two epochs is where Vega's own tick choice (tickMinStep alone) falls back to half-epoch ticks.
-    labels, lines, x_axis = drawn(val)
+    labels, lines, x_axis = drawn(loss)
     assert labels == ["0", "1", "2"]
-    assert lines == {"workspace": 3}
+    assert lines == {("workspace", "val_loss"): 3, ("workspace", "train_loss"): 2}  # one line each, not joined
     assert "X-axis titled 'epoch'" in x_axis
-    assert drawn(specs["dvclive_finetune_plots_metrics_train_loss_tsv"])[:2] == (["1", "2"], {"workspace": 2})
+    pck = specs["finetune_pck"]
+    assert drawn(pck)[1] == {("workspace", f"val_pck_{t}"): 3 for t in ("005", "010", "020")}
+    assert sorted(float(row["dvc_inferred_y_value"]) for row in pck["data"]["values"]) == [
+        20.0, 21.0, 22.0, 50.0, 51.0, 52.0, 80.0, 81.0, 82.0]

@@ -13,6 +13,7 @@ from torch import nn
 
 from climbpose.core.config import FinetuneParams, Params, PretrainParams
 from climbpose.core.imports import running_code
+from climbpose.core.io import atomic_path
 from climbpose.core.resume import fingerprint
 from climbpose.data.window_sets import WindowSet
 from climbpose.models.file import describe_run, resolve_device, save_model
@@ -42,6 +43,21 @@ class EpochLogger:
 
     def close(self) -> None:
         self.live.end()
+
+
+# The series `dvc plots show` draws (dvc.yaml's top-level `plots:`). A stage that does not train
+# writes each of them with its header and no rows, which DVC leaves out of the page: drawing the
+# starting weights' one validation as a curve would show a training that did not happen.
+PLOTTED_SERIES = ("train_loss", "val_loss", "val_pck_005", "val_pck_010", "val_pck_020")
+
+
+def write_untrained_series(directory: str | Path) -> None:
+    """dvclive's layout (plots/metrics/<name>.tsv, columns step and the name) without rows."""
+    folder = Path(directory) / "plots" / "metrics"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in PLOTTED_SERIES:
+        with atomic_path(folder / f"{name}.tsv", suffix=".tsv") as tmp:
+            Path(tmp).write_text(f"step\t{name}\n")
 
 
 class TrainingRun:
@@ -75,14 +91,18 @@ class TrainingRun:
               config: dict[str, Any], files: list[Path], out: str | Path) -> None:
         """Fit, resuming from `checkpoints/<name>` when it matches; log to `dvclive/<name>`; write `out`."""
         p = self.params
-        logger = EpochLogger(f"dvclive/{name}") if self.rank.main else None
+        trains = recipe.max_epochs > 0
+        logger = EpochLogger(f"dvclive/{name}") if self.rank.main and trains else None
         code_files = running_code(__name__)
         checkpoint = CheckpointDir(f"checkpoints/{name}", fingerprint({**config, "recipe": vars(recipe)}, files, code_files))
         weights, history = fit(model, train, val, recipe, checkpoint, seed=p.seed, size=p.heatmaps.size,
                                on_epoch=logger or (lambda record: None), rank=self.rank,
                                autocast=autocast_dtype(p.train.precision, self.device), desc=name,
                                compile_model=p.train.compile)
-        if logger is not None:
-            logger.close()
+        if self.rank.main:
+            if logger is not None:
+                logger.close()
+            else:
+                write_untrained_series(f"dvclive/{name}")
             save_model(out, p.model, p.heatmaps.size, p.split.window, weights, history,
                        describe_run(p, name, code_files))
