@@ -15,7 +15,8 @@ from climbpose.core import keypoints as kp
 from climbpose.evaluate.filters import FilterModel, FilterSpec
 from climbpose.evaluate.harm import HarmCounts, harm_counts
 from climbpose.evaluate.pck import pair_scores
-from climbpose.evaluate.rows import WindowCells, row_metrics, score_rows, score_split, window_cells
+from climbpose.evaluate.cells import WindowCells, window_cells
+from climbpose.evaluate.rows import row_metrics, score_rows, score_split
 from climbpose.heatmaps import render_gaussians
 from climbpose.models import build_model
 from climbpose.data.window_sets import WindowSet
@@ -139,13 +140,15 @@ def still_person_windows(input_kind: str) -> tuple[WindowSet, int]:
     return windows, size
 
 
-def test_window_cells_score_exactly_like_the_training_loops_validation():
+def test_the_training_loops_validation_is_the_evaluations_scoring_loop():
     heatmaps, size = still_person_windows("heatmaps")
     coordinates, _ = still_person_windows("coordinates")
     savgol = FilterModel(FilterSpec("savgol", (("window_length", 5.0), ("polyorder", 0.0))))
     for model, windows in ((build_model("identity"), heatmaps), (savgol, coordinates)):
         cells = window_cells(model, windows, 4, 0)
-        assert cells.pred.shape == (len(windows) * 5, kp.K, 2)
+        assert cells.pred.shape == (len(windows) * 5, kp.K, 2) and cells.loss is None
+        # The loss is a mean over windows, whatever the batches: a loss of 2 per batch gives 2.
+        assert window_cells(model, windows, 3, 0, loss=lambda output, targets, present: torch.tensor(2.0)).loss == 2.0
         _, expected = evaluate_windows(model, windows, 4, 0, size)
         assert pck(cells.pred, cells.gt, cells.present).metrics == pytest.approx(expected.metrics, nan_ok=True)
     metrics, _ = score_split({"identity": (build_model("identity"), heatmaps), "savgol": (savgol, coordinates)},

@@ -15,7 +15,7 @@ cells over T frames, and smooths every keypoint coordinate along time, independe
 Time runs in video frames: `rate` is samples per frame (1, or 0.5 for experiment 3's every-2nd-frame
 windows), so cutoffs are in cycles per frame (x fps for Hz) and mean the same at both frame rates.
 `FilterModel` wraps a filter as a parameter-free "model" on coordinates, so it is scored by exactly
-the code that scores the learned models (`climbpose.train.loop.evaluate_windows`).
+the code that scores the learned models (`climbpose.evaluate.cells.window_cells`).
 """
 
 from __future__ import annotations

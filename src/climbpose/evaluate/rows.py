@@ -2,9 +2,8 @@
 
 Every row predicts the same windows in the same order, so besides each row's PCK the rows can be
 compared pair by pair with a reference row (the identity function): what each one breaks and fixes
-(climbpose.evaluate.harm). `window_cells` runs a predictor over a `WindowSet` exactly as the
-training loop's validation does (`climbpose.train.loop.evaluate_windows`: same batches, same seeded
-generator, same reading of outputs as keypoints), and `score_rows` is the pure part.
+(climbpose.evaluate.harm). Each row's cells come from `climbpose.evaluate.cells.window_cells`, the
+scoring loop the training loop's validation runs too; `score_rows` is the pure part.
 """
 
 from __future__ import annotations
@@ -13,26 +12,15 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
-import torch
 from torch import nn
 
 from climbpose.evaluate.harm import HarmCounts, harm_counts
 from climbpose.core.contract import THRESHOLDS, metric_key
 from climbpose.evaluate.pck import BoxSize, Normaliser, PCKResult, pair_scores
 from climbpose.data.window_sets import WindowSet
-from climbpose.models import read_keypoints
+from climbpose.evaluate.cells import WindowCells, window_cells
 
-__all__ = ["RowScores", "WindowCells", "row_metrics", "score_rows", "score_split", "split_cells", "window_cells"]
-
-
-@dataclass(frozen=True)
-class WindowCells:
-    """One row's predicted cells and the ground truth of every frame of every window, in window
-    order: pred and gt (N, K, 2) with N = windows x frames, present (N, K)."""
-
-    pred: np.ndarray
-    gt: np.ndarray
-    present: np.ndarray
+__all__ = ["RowScores", "row_metrics", "score_rows", "score_split", "split_cells"]
 
 
 @dataclass(frozen=True)
@@ -41,22 +29,6 @@ class RowScores:
 
     pck: PCKResult
     harm: HarmCounts | None
-
-
-@torch.no_grad()
-def window_cells(model: nn.Module, windows: WindowSet, batch_size: int, seed: int) -> WindowCells:
-    """The keypoints `model` predicts for every frame of every window, with their ground truth."""
-    model.eval()
-    generator = torch.Generator(device=windows.device).manual_seed(seed)
-    pred, gt, present = [], [], []
-    for batch in windows.in_order(batch_size, generator):
-        cells = read_keypoints(model, model(batch.inputs).float())
-        for out, tensor in ((pred, cells), (gt, batch.target_cells), (present, batch.present)):
-            out.append(tensor.reshape(-1, *tensor.shape[2:]).cpu().numpy())
-    k = windows.present.shape[-1]
-    if not pred:
-        return WindowCells(np.zeros((0, k, 2)), np.zeros((0, k, 2)), np.zeros((0, k), dtype=bool))
-    return WindowCells(np.concatenate(pred), np.concatenate(gt), np.concatenate(present).astype(bool))
 
 
 def score_rows(cells: Mapping[str, WindowCells], reference: str, thresholds: Sequence[float] = THRESHOLDS,

@@ -29,7 +29,8 @@ from climbpose.evaluate.ood import OOD_DIR, load_ood_store, ood_rows
 from climbpose.core.contract import EVAL_SPLITS, PART_THRESHOLD, THRESHOLDS, headline_keys, metric_key
 from climbpose.evaluate.pck import pair_scores
 from climbpose.evaluate.lapses import LapseCounts, lapse_counts, lapse_lengths
-from climbpose.evaluate.rows import row_metrics, score_rows, split_cells, window_cells
+from climbpose.evaluate.cells import window_cells
+from climbpose.evaluate.rows import row_metrics, score_rows, split_cells
 from climbpose.core.io import atomic_dir, write_json, write_text
 from climbpose.models import Identity, build_model
 from climbpose.report.example_frame import example_frame, write_png

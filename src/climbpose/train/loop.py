@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -27,7 +26,7 @@ from climbpose.core.errors import InputError
 from climbpose.core.contract import THRESHOLDS, metric_key
 from climbpose.core.seeds import derived_seed
 from climbpose.evaluate.pck import PCKResult, pair_scores
-from climbpose.models import read_keypoints
+from climbpose.evaluate.cells import window_cells
 from climbpose.data.window_sets import WindowSet
 from climbpose.train.checkpoint import CheckpointDir
 from climbpose.train.distributed import SINGLE, Rank, mean_over_ranks, shard
@@ -89,19 +88,11 @@ def plateau(best_loss: float, bad_epochs: int, val_loss: float, lr_patience: int
 def evaluate_windows(model: nn.Module, windows: WindowSet, batch_size: int, seed: int, size: int,
                      autocast: torch.dtype | None = None, thresholds: tuple[float, ...] = THRESHOLDS,
                      normaliser: str = "torso") -> tuple[float, PCKResult]:
-    """Mean loss and PCK over every frame of every window; any input noise comes from a fixed seed."""
-    model.eval()
-    generator = torch.Generator(device=windows.device).manual_seed(seed)
-    loss_sum, count, counts = 0.0, 0, None
-    for batch in windows.in_order(batch_size, generator):
-        with torch.autocast(windows.device.type, dtype=autocast, enabled=autocast is not None):
-            output = model(batch.inputs).float()
-        loss_sum += float(masked_mse(output, batch.targets, batch.present)) * len(batch.inputs)
-        count += len(batch.inputs)
-        part = pair_scores(_frames(read_keypoints(model, output)), _frames(batch.target_cells), _frames(batch.present),
-                           thresholds=thresholds, normaliser=normaliser, box_size=size).counts()
-        counts = part if counts is None else counts + part
-    return loss_sum / max(count, 1), counts.result()
+    """Mean loss and PCK over every frame of every window, through the evaluation's own scoring
+    loop (`climbpose.evaluate.rows.window_cells`); any input noise comes from a fixed seed."""
+    cells = window_cells(model, windows, batch_size, seed, autocast, loss=masked_mse)
+    scores = pair_scores(cells.pred, cells.gt, cells.present, thresholds=thresholds, normaliser=normaliser, box_size=size)
+    return cells.loss, scores.counts().result()
 
 
 def _validate(model: nn.Module, val: WindowSet, recipe: "Recipe", seed: int, size: int,
@@ -109,11 +100,6 @@ def _validate(model: nn.Module, val: WindowSet, recipe: "Recipe", seed: int, siz
     """Validation loss and PCK@0.05/0.1/0.2, the numbers that drive the schedule and selection."""
     loss, result = evaluate_windows(model, val, recipe.batch_size, seed, size, autocast)
     return loss, {metric_key("pck", t): result.pck(t) for t in THRESHOLDS}
-
-
-def _frames(windows: torch.Tensor) -> np.ndarray:
-    """(B, T, ...) -> (B*T, ...) on the host: PCK scores every frame of every window."""
-    return windows.reshape(-1, *windows.shape[2:]).cpu().numpy()
 
 
 def fit(
