@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -21,9 +22,11 @@ from climbpose.core.checks import DataError
 from climbpose.data.dataset import FrameStore, format_split_rows, read_split_rows
 from climbpose.data.preprocess import preprocess_video
 from climbpose.evaluate.ood import load_ood_store, ood_rows
-from climbpose.heatmaps import render_gaussians
+from climbpose.heatmaps import cells_to_image, render_gaussians
 from climbpose.core.io import save_npz
 from climbpose.models.file import new_model, save_model
+from climbpose.report.example_frame import BLUE, GREEN, RED
+from climbpose.report.overlay import Skeleton, compare_on_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE, WINDOW = 24, 5
@@ -169,6 +172,12 @@ def test_the_stage_scores_the_held_out_domain_like_test(tmp_path):
     assert (tmp_path / "reports/example_frame.png").is_file()
 
 
+def within(mask: np.ndarray, other: np.ndarray, pixels: int) -> bool:
+    """Every pixel of `mask` lies within `pixels` (chessboard distance) of a pixel of `other`."""
+    grown = cv2.dilate(other.astype(np.uint8), np.ones((2 * pixels + 1, 2 * pixels + 1), np.uint8)).astype(bool)
+    return bool(np.all(grown[mask]))
+
+
 def shifting_depthwise(cells: int) -> dict:
     """conv3d_depthwise weights that move every map `cells` cells right (within its trust region)."""
     net = new_model("conv3d_depthwise", 0, SIZE, WINDOW, torch.device("cpu"))
@@ -201,6 +210,37 @@ def test_the_model_row_scores_the_model_s_own_predictions(tmp_path, feed_targets
     results = tmp_path / "reports/evaluation" / ("results_feed_targets.md" if feed_targets else "results.md")
     assert ("fed targets" in results.read_text()) == feed_targets
     assert (tmp_path / "reports/evaluation/results.md").exists() != feed_targets
+    # The example frame draws those predictions where they are: the middle test window is video b's
+    # from frame 10 (rows a 10, a 15, b 10, b 15), whose person stands still on whole cells of 10
+    # pixels; the picture is exactly the overlay of the truth, the model on it (fed the truth: one
+    # cell right of it) and the estimator one cell left, on the dark canvas of a source without images.
+    picture = cv2.cvtColor(cv2.imread(str(tmp_path / "reports/example_frame.png")), cv2.COLOR_BGR2RGB)
+    video = np.load(tmp_path / "data/preprocessed/b.npz")
+    box = video["bboxes"][12]
+
+    def pixels(cells):  # the grid convention's cell -> image point (cells_to_image has its own known answers)
+        return cells_to_image(torch.tensor(cells, dtype=torch.float32)[None], box[None], SIZE)[0].numpy()
+
+    cells = video["target_cells"][12].astype(np.float32)  # (K, 2) x, y
+    truth = pixels(cells)
+    model_xy = pixels(cells + [1.0 if feed_targets else 0.0, 0.0])
+    label = "conv3d_depthwise (fed targets)" if feed_targets else "conv3d_depthwise"
+    expected = compare_on_frame(
+        np.full((260, 260, 3), 40, np.uint8),
+        [Skeleton("ground truth (thick)", truth, GREEN, thickness=5, present=video["present"][12]),
+         Skeleton(f"{label} (medium)", model_xy, BLUE, thickness=3),
+         Skeleton("estimator (thin)", pixels(cells - [1.0, 0.0]), RED, thickness=1)],
+        box, caption="b frame 12" + (" FEED_TARGETS" if feed_targets else ""))
+    # The model's keypoints are read between cells and may sit up to 0.4 cells (4 pixels: right at
+    # PCK@0.05 with this torso of 8 cells) from whole cells where maps overlap; the estimator is
+    # 10 pixels away. Each colour's pixels must lie within 5 pixels of where the overlay puts them,
+    # both ways (green with the blue drawn over it, since where the model covers the truth moves too).
+    def near(image, *colours):
+        return np.any([np.abs(image.astype(int) - colour).max(-1) < 40 for colour in colours], axis=0)
+
+    for colours in ((BLUE,), (RED,), (GREEN, BLUE)):
+        drawn, wanted = near(picture, *colours), near(expected, *colours)
+        assert drawn.sum() > 100 and within(drawn, wanted, 5) and within(wanted, drawn, 5), colours
 
 
 def test_the_stage_requires_the_held_out_domain(tmp_path):
