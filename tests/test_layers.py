@@ -3,15 +3,16 @@
 Each package sits on a layer and may import only from lower layers (and from itself); two packages
 on the same layer do not import each other. Every import counts, also one inside a function, so
 no lazy import can hide a loop. The layers, lowest first, and why each sits where it does, are in
-`LAYERS`; the same list is drawn in the README's code layout.
+`LAYERS`; docs/extending.md#code-layout-and-what-each-stage-depends-on draws the same list.
 """
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from climbpose.core.imports import direct_imports
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "src" / "climbpose"
 
@@ -49,31 +50,13 @@ def top_package(module: str) -> str:
 
 
 def imported_modules(path: Path, root: Path) -> set[str]:
-    """climbpose modules a file imports anywhere in it (relative imports resolved)."""
+    """climbpose modules a file imports anywhere in it, as the stages' dependencies read them
+    (`climbpose.core.imports.direct_imports`)."""
     module = module_name(path, root)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            submodules = [f"{target}.{alias.name}" for alias in node.names if _is_module(root, f"{target}.{alias.name}")]
-            found.update(submodules)
-            if len(submodules) < len(node.names):  # a name defined in the module `target` itself
-                found.add(target)
     # A submodule naming its own package (`from climbpose.synth import motion` inside synth) is
     # Python running that package's __init__ first, not a dependency of the submodule on it.
-    return {name for name in found if name.split(".")[0] == root.name and not module.startswith(name + ".")}
-
-
-def _is_module(root: Path, name: str) -> bool:
-    candidate = root.parent.joinpath(*name.split("."))
-    return candidate.with_suffix(".py").is_file() or (candidate / "__init__.py").is_file()
+    return {name for name in direct_imports(path, package, root.parent) if not module.startswith(name + ".")}
 
 
 def import_graph(root: Path) -> dict[str, set[str]]:
@@ -145,7 +128,9 @@ def test_the_checks_catch_an_upward_import_a_sideways_one_and_a_loop(tmp_path):
     (root / "estimator" / "b.py").write_text("from climbpose.core import config\n")  # down: fine
     graph = import_graph(root)
     assert graph["climbpose.data.windows"] == {"climbpose.data.split"}
-    assert layer_violations(graph) == ["climbpose.core.config imports climbpose.data.windows",
+    assert layer_violations(graph) == ["climbpose.core.config imports climbpose.data",
+                                       "climbpose.core.config imports climbpose.data.windows",
+                                       "climbpose.models.a imports climbpose.estimator",
                                        "climbpose.models.a imports climbpose.estimator.b"]
     assert cycles(graph) == [["climbpose.data.windows", "climbpose.data.split", "climbpose.data.windows"]]
 

@@ -32,7 +32,7 @@ def _package_of(name: str, file: Path) -> str:
 
 
 @lru_cache(maxsize=None)
-def _imports(file: Path, package: str, root: Path) -> frozenset[str]:
+def direct_imports(file: Path, package: str, root: Path = SOURCE_ROOT) -> frozenset[str]:
     """Project modules a file imports: `import a.b`, `from a.b import c` (a.b, and a.b.c when c is a
     module) and relative imports resolved against `package`."""
     found = set()
@@ -55,7 +55,7 @@ def closure(script: str | os.PathLike | None = None, modules: tuple[str, ...] = 
     or importing `modules` executes, sorted."""
     todo = list(modules)
     if script is not None:
-        todo += _imports(Path(script).resolve(), PACKAGE, root)
+        todo += direct_imports(Path(script).resolve(), PACKAGE, root)
     seen: dict[str, Path] = {}
     while todo:
         parts = todo.pop().split(".")
@@ -64,7 +64,7 @@ def closure(script: str | os.PathLike | None = None, modules: tuple[str, ...] = 
             if name in seen or (file := module_file(name, root)) is None:
                 continue
             seen[name] = file
-            todo += _imports(file, _package_of(name, file), root)
+            todo += direct_imports(file, _package_of(name, file), root)
     return sorted(seen.values())
 
 
