@@ -10,7 +10,9 @@ three paths compute the same function (tested equal in tests/test_per_keypoint_m
 * `stacked`: the full convolution as one grouped Conv2d over the frames stacked as channels;
 * `conv3d`: the full convolution through PyTorch's grouped Conv3d (the reference);
 * `stacked_maxpool`: `stacked` with the trust region drawn by max-pooling one-hot peaks, which is
-  how the model computed it before the `local` path: the baseline, timed in the same run.
+  how the model computed it before the `local` path: the baseline, timed in the same run;
+* `flip_depthwise`: the default model whole, its swap gate's features and decision in front of the
+  `local` path (in training it refines the window as given and swapped, so twice the cells).
 
 Each use is timed as the median of `--repeats` runs: `inference` (eval mode, no autograd) and
 `train` (the training stages' Adam step with the masked MSE). Beside windows/s each line gives
@@ -66,8 +68,10 @@ def paths(model: torch.nn.Module) -> dict:
             return model.forward_stacked(x)
         finally:
             del model.trust_region
+    flip = build_model("flip_depthwise", size=56, window=5)
+    flip.refine.load_state_dict(model.state_dict())
     return {"local": model.forward, "stacked": model.forward_stacked, "conv3d": model.forward_conv3d,
-            "stacked_maxpool": stacked_maxpool}
+            "stacked_maxpool": stacked_maxpool, "flip_depthwise": flip}
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -105,12 +109,19 @@ def main() -> None:
         present = torch.ones(batch, T, K, dtype=torch.bool)
         for use in args.uses:
             for name, forward in paths(model).items():
+                whole = forward if isinstance(forward, torch.nn.Module) else None  # a model, not a path
                 if use == "inference":
-                    model.eval()
+                    (whole or model).eval()
 
                     def run() -> None:
                         with torch.no_grad():
                             forward(x)
+                elif whole is not None:
+                    whole.train()
+                    optimiser = new_optimiser(whole, lr=0.0)
+
+                    def run() -> None:
+                        train_step(whole, optimiser, x, target, present, None)
                 else:
                     model.train()
                     optimiser = new_optimiser(model, lr=0.0)  # lr 0: time the step, keep the weights

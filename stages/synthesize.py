@@ -1,5 +1,9 @@
 """Stage synthesize: render the embedded default dataset (climbing videos + exact keypoints).
 
+`synthesize.videos` climbs (`clip_<i>`) and `synthesize.ground_videos` videos of a person moving on
+the floor in front of the wall (`ground_<i>`), all of the training rendering domain; the split
+stage shares both kinds out to train, validation and test alike.
+
 With another `data.source` nothing is rendered: the output folders are left empty (DVC needs
 them to exist) and the stage takes no time.
 
@@ -24,10 +28,17 @@ from climbpose.video import write_mp4
 OUT = Path("data/synthetic")
 
 
-def render_one(job: tuple[int, int, SynthesizeParams, Path]) -> str:
-    index, seed, p, out = job
-    frames, keypoints = generate_video(seed, p.frames, width=p.width, height=p.height, fps=p.fps)
-    name = f"clip_{index:03d}"
+def video_jobs(seed: int, p: SynthesizeParams) -> list[tuple[str, int, str]]:
+    """(name, seed, motion) of every video. One independent seed each, from a stream per kind, so
+    adding videos of either kind leaves every other video as it was."""
+    climbs = [(f"clip_{i:03d}", derived_seed(seed, "video", i), "climb") for i in range(p.videos)]
+    ground = [(f"ground_{i:03d}", derived_seed(seed, "ground_video", i), "ground") for i in range(p.ground_videos)]
+    return climbs + ground
+
+
+def render_one(job: tuple[str, int, str, SynthesizeParams, Path]) -> str:
+    name, seed, motion, p, out = job
+    frames, keypoints = generate_video(seed, p.frames, width=p.width, height=p.height, fps=p.fps, motion=motion)
     write_mp4(out / "videos" / f"{name}.mp4", frames, fps=p.fps, codec="mp4v")
     save_npz(out / "keypoints" / f"{name}.npz", keypoints=keypoints)
     return name
@@ -43,10 +54,8 @@ def main() -> None:
         if params.data.source != "synthetic":
             print(f"synthesize: data.source is {params.data.source}; nothing to render")
             return
-        # One independent seed per video, so adding videos does not change the existing ones.
-        seeds = [derived_seed(params.seed, "video", i) for i in range(p.videos)]
-        jobs = [(i, seed, p, out) for i, seed in enumerate(seeds)]
-        with Pool(processes=min(p.workers, p.videos)) as pool:
+        jobs = [(*job, p, out) for job in video_jobs(params.seed, p)]
+        with Pool(processes=min(p.workers, len(jobs))) as pool:
             for _ in tqdm(pool.imap(render_one, jobs), total=len(jobs), desc="synthesize", unit="video"):
                 pass
 

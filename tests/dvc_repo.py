@@ -20,7 +20,7 @@ BIN = Path(sys.executable).parent
 # grids, no timing. Four finetuning epochs leave time to interrupt one after the first
 # (tests/test_interrupt.py).
 TINY_PARAMS = {
-    "synthesize": {"videos": 3, "frames": 30, "width": 216, "height": 384, "workers": 1},
+    "synthesize": {"videos": 3, "ground_videos": 0, "frames": 30, "width": 216, "height": 384, "workers": 1},
     "ood": {"videos": 2, "frames": 20, "width": 216, "height": 384, "workers": 1},
     "extract": {"workers": 1},
     "heatmaps": {"size": 16, "c": 255.0, "sigma": 1.0},

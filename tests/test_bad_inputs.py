@@ -513,7 +513,7 @@ def test_out_of_gpu_memory_names_the_batch_size_parameter(tmp_path, monkeypatch,
         raise loop.OutOfMemory("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(loop, "train_step", step)
-    # A thesis model: the default conv3d_depthwise skips pretraining (pretrain.skip_models).
+    # A thesis model: the default flip_depthwise skips pretraining (pretrain.skip_models).
     code, _, err = run("pretrain", tmp_path / "project", {"model": "conv3d"}, monkeypatch, capsys)
     line = error_line(code, err)
     assert "pretrain: out of GPU memory at epoch 1, batch 0 with batch size 16; set a smaller pretrain.batch_size" in line

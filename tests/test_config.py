@@ -47,6 +47,7 @@ def test_experiment_3_halves_the_frame_rate():
         (("evaluate", "feed_targets"), "yes", "'evaluate.feed_targets' must be true or false"),
         (("split", "by"), "random", "split.by 'random' is not one of frames, videos"),
         (("heatmaps", "colour"), 1, "unknown key 'heatmaps.colour'"),
+        (("ood", "ground_videos"), 2, "unknown key 'ood.ground_videos'"),  # ood sets its own floor share
         (("learning_rate",), 1, "unknown key 'learning_rate'"),
     ],
 )
@@ -100,6 +101,7 @@ def test_a_missing_key_is_named():
         (("split", "block"), 4, "split.block (4) must be >= the window span (5 frames"),
         (("pretrain", "frames"), 3, "pretrain.frames (3) must be >= the window span (5 frames)"),
         (("synthesize", "frames"), 4, "synthesize.frames (4) must be >= the window span (5 frames)"),
+        (("synthesize", "ground_videos"), -1, "synthesize.ground_videos must be >= 0"),
         (("heatmaps", "sigma"), 0, "heatmaps.sigma must be > 0"),
         (("finetune", "batch_size"), 0, "finetune.batch_size must be >= 1"),
         (("split", "test"), 0.0, "split.test must be in (0, 1)"),

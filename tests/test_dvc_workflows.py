@@ -38,7 +38,7 @@ def experiments(repo) -> dict[str, str]:
         "dw": ("-S", "model=deciwatch"),
         # Back to the (model, experiment, s) of the first repro, a new finetuning rate: pretraining
         # comes from the run cache (the workspace held DeciWatch's), only what the rate feeds runs.
-        "default-lr": ("-S", "model=conv3d_depthwise", "-S", "finetune.lr=0.0002"),
+        "default-lr": ("-S", "model=flip_depthwise", "-S", "finetune.lr=0.0002"),
     }
     done = {name: repo.dvc("exp", "run", *args, "-n", name).stdout for name, args in runs.items()}
     repo.git("reset", "-q", "--hard")

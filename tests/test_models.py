@@ -16,10 +16,12 @@ from climbpose.core.model_registry import model_names
 from climbpose.models import BiConvLSTM, Conv3D, ConvLSTM, DeciWatch, Identity, build_model
 from climbpose.models.deciwatch import sinusoidal_embedding
 
-HEATMAP_MODELS = ("conv3d", "bi_convlstm_sum", "bi_convlstm_concat", "conv3d_depthwise", "lapse_selector", "identity")
+HEATMAP_MODELS = ("conv3d", "bi_convlstm_sum", "bi_convlstm_concat", "conv3d_depthwise", "flip_depthwise", "lapse_selector",
+                  "identity")
 EXPECTED_PARAMS = {
     "conv3d": 78_150,
     "conv3d_depthwise": 3_150,
+    "flip_depthwise": 3_205,
     "lapse_selector": 327,
     "smoothnet": 9_029,
     "deciwatch": 1_708_388,
@@ -54,7 +56,7 @@ def moving_keypoints(n: int, k: int, size: int, seed: int, t: int = 5) -> torch.
 
 def test_model_names_and_input_kinds():
     assert model_names() == ("conv3d", "deciwatch", "bi_convlstm_sum", "bi_convlstm_concat", "conv3d_depthwise",
-                           "lapse_selector", "smoothnet", "identity")
+                           "flip_depthwise", "lapse_selector", "smoothnet", "identity")
     kinds = {name: build_model(name, size=8).input_kind for name in model_names()}
     assert kinds == {
         "conv3d": "heatmaps",
@@ -62,6 +64,7 @@ def test_model_names_and_input_kinds():
         "bi_convlstm_sum": "heatmaps",
         "bi_convlstm_concat": "heatmaps",
         "conv3d_depthwise": "heatmaps",
+        "flip_depthwise": "heatmaps",
         "lapse_selector": "heatmaps",
         "smoothnet": "subcells",
         "identity": "heatmaps",

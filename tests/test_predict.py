@@ -610,11 +610,13 @@ def test_training_records_how_the_model_was_made(tmp_path):
     save_model(path, params.model, 56, 5, build_model(params.model).state_dict(), [{"epoch": 0}], description)
     _, payload = load_model(path, torch.device("cpu"))
     assert {k: payload[k] for k in description} == description
-    assert params.model == "conv3d_depthwise"  # the project's default, whose options the label names
-    assert model_label(payload).startswith("conv3d_depthwise (kernel_size 5, trust_radius 2), experiment 1, s=1: window 5")
+    assert params.model == "flip_depthwise"  # the project's default, whose options the label names
+    assert model_label(payload).startswith("flip_depthwise (kernel_size 5, trust_radius 2, gate_lr_scale 100.0), "
+                                           "experiment 1, s=1: window 5")
     done = subprocess.run([sys.executable, "-m", "climbpose", "report", "--model", str(path)], capture_output=True,
                           text=True, timeout=120)
-    assert done.returncode == 0 and done.stdout.startswith(f"{path}: conv3d_depthwise (kernel_size 5, trust_radius 2), experiment")
+    assert done.returncode == 0 and done.stdout.startswith(f"{path}: flip_depthwise (kernel_size 5, trust_radius 2, gate_lr_scale 100.0), "
+                                                      "experiment")
 
 
 def test_a_model_file_missing_a_description_field_still_predicts_and_says_what_it_lacks(tmp_path, capsys):

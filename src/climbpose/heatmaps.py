@@ -288,7 +288,7 @@ def add_keypoint_noise(
     return torch.minimum(moved.clamp_min(0), upper)
 
 
-def subcell_peaks(maps: TensorLike, radius: int = 2) -> Tensor:
+def subcell_peaks(maps: TensorLike, radius: int = 2, peak: Tensor | None = None) -> Tensor:
     """Each map's peak with sub-cell precision: (..., K, H, W) -> (..., K, 2) float32 as (x, y).
 
     The argmax cell moved to the centre of mass of the map inside the (2r+1) x (2r+1) square
@@ -296,12 +296,14 @@ def subcell_peaks(maps: TensorLike, radius: int = 2) -> Tensor:
     local centre of mass recovers the position between cells from the peak's shape, while the
     window keeps a second blob elsewhere in the map from pulling it. Near the border the square
     shrinks symmetrically (a peak in cell 1 uses cells 0-2), so a blob centred on a border cell is
-    not pulled inward. An all-zero map gives (0, 0), like `argmax_cells`.
+    not pulled inward. An all-zero map gives (0, 0), like `argmax_cells`. `peak`: the maps'
+    `argmax_cells`, when the caller has them already (the argmax is a pass over every cell).
     """
     maps = torch.as_tensor(maps)
     maps = maps.to(_float_dtype(maps))
     h, w = maps.shape[-2:]
-    peak = argmax_cells(maps)
+    if peak is None:
+        peak = argmax_cells(maps)
     offsets = torch.arange(-radius, radius + 1, device=maps.device)
     cols = peak[..., 0, None] + offsets  # (..., K, n)
     rows = peak[..., 1, None] + offsets

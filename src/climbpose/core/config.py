@@ -44,8 +44,8 @@ def _require_one_of(what: str, value: str, choices: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True)
-class SynthesizeParams:
-    """The embedded default dataset: procedurally rendered climbing videos."""
+class RenderParams:
+    """What both rendered datasets (the training videos and the held-out domain) are made of."""
 
     videos: int
     frames: int
@@ -54,20 +54,30 @@ class SynthesizeParams:
     fps: int
     workers: int
 
+
+@dataclass(frozen=True)
+class SynthesizeParams(RenderParams):
+    """The embedded default dataset: procedurally rendered climbing videos, and `ground_videos`
+    more of people moving on the floor in front of the wall (facing the camera, mostly): without
+    them no training video shows anyone but a climber facing the wall, so nothing could learn when
+    a pose the estimator reads as facing the camera really is (docs/results.md#the-default-model-undoing-whole-pose-flips)."""
+
+    ground_videos: int
+
     def validate(self) -> None:
         _check_rendering("synthesize", self)
+        _require(self.ground_videos >= 0, "synthesize.ground_videos must be >= 0")
 
 
 @dataclass(frozen=True)
-class OodParams(SynthesizeParams):
-    """The out-of-domain test set: videos of the held-out rendering domain (synth.domain), with the
-    same keys as `synthesize`."""
+class OodParams(RenderParams):
+    """The out-of-domain test set: videos of the held-out rendering domain (synth.domain)."""
 
     def validate(self) -> None:
         _check_rendering("ood", self)
 
 
-def _check_rendering(section: str, p: SynthesizeParams) -> None:
+def _check_rendering(section: str, p: RenderParams) -> None:
     """The checks both rendered datasets share (the training videos and the held-out domain)."""
     for key in ("videos", "frames", "fps", "workers"):
         _require(getattr(p, key) >= 1, f"{section}.{key} must be >= 1")

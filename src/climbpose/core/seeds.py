@@ -9,16 +9,18 @@ so adding videos or epochs leaves the existing ones as they were.
     epoch               0           epoch e     training: epoch e's window order and input noise,
                                                 epoch 0 the validation noise (train.loop)
     ood_video           1_000_000   video i     ood stage, one held-out-domain video each
-    pretrain_sequence   1_000_000   sequence i  pretraining's synthetic motions
     penn_action_split   2_000_001   0           pretraining's Penn Action train/val groups
     brace_split         2_000_002   0           pretraining's BRACE train/val groups
+    pretrain_sequence   3_000_000   sequence i  pretraining's synthetic motions
+    ground_video        4_000_000   video i     synthesize stage's videos of people on the floor
 
 The offsets are frozen: every rendered video, split and trained weight is reproduced from them
-byte for byte, so none may change and a new purpose takes an offset no other range reaches.
-That is also why two pairs share an offset, which a fresh table would avoid: `video` and
-`epoch` (video e's seed is epoch e's, but they feed unrelated generators), and `ood_video` and
-`pretrain_sequence` (held-out video i and pretraining motion i start from the same seed, so the
-generator's body and motion draws of the two are correlated).
+byte for byte, so none may change without a reason and a new purpose takes an offset no other
+range reaches. `video` and `epoch` share one (video e's seed is epoch e's, but they feed unrelated
+generators). Pretraining's synthetic motion has had its own range since it was found sharing the
+held-out videos' (motion i and held-out video i drew the same bodies and moves, so a pretrained
+model had seen the test set's motion): every stream that feeds the motion generator now starts
+from a seed no other one uses.
 
 Uses of `seed` itself, not derived here: the split stage's block assignment
 (`np.random.default_rng(seed)`, data.split), a model's initial weights (`torch.manual_seed(seed)`)
@@ -34,9 +36,10 @@ OFFSETS: dict[str, int] = {
     "video": 0,
     "epoch": 0,
     "ood_video": 1_000_000,
-    "pretrain_sequence": 1_000_000,
     "penn_action_split": 2_000_001,
     "brace_split": 2_000_002,
+    "pretrain_sequence": 3_000_000,
+    "ground_video": 4_000_000,
 }
 
 

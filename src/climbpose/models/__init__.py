@@ -4,7 +4,7 @@ Every model maps a window to a window of the same shape and says what it eats in
 the class attribute ``input_kind``:
 
 * "heatmaps": (B, T, K, H, W) -> (B, T, K, H, W): conv3d, bi_convlstm_sum,
-  bi_convlstm_concat, conv3d_depthwise, lapse_selector, identity.
+  bi_convlstm_concat, conv3d_depthwise, flip_depthwise, lapse_selector, identity.
 * "coordinates": (B, T, K, 2) -> (B, T, K, 2) in heatmap cells: deciwatch; each frame's keypoints
   are its heatmaps' argmax cells.
 * "subcells": as "coordinates", but each keypoint read between cells
@@ -15,12 +15,13 @@ the class attribute ``input_kind``:
 `climbpose.data.input_kinds.model_inputs` turns heatmaps into what a model of each kind eats;
 `read_keypoints` turns what it outputs into keypoint cells: coordinates as they are, heatmaps by
 their argmax cell (docs/design.md#reading-a-keypoint), or, for a model whose class says
-`readout = "subcells"` (conv3d_depthwise, lapse_selector), by their sub-cell peak.
+`readout = "subcells"` (conv3d_depthwise, flip_depthwise, lapse_selector), by their sub-cell peak.
 
 Parameter counts at K = 25, 56x56: conv3d 78,150; deciwatch 1,708,388;
 bi_convlstm_sum 1,875,666; bi_convlstm_concat 1,872,313; identity 0. Beyond the thesis'
 four, each starting as the identity: conv3d_depthwise 3,150 and smoothnet 9,029 (every keypoint
-refined on its own), lapse_selector 327 (each keypoint's map kept or replaced by a neighbouring
+refined on its own), flip_depthwise 3,205 (a whole-pose left/right swap decided per frame, then
+conv3d_depthwise), lapse_selector 327 (each keypoint's map kept or replaced by a neighbouring
 frame's or its left/right counterpart's).
 Weights are drawn from torch's global RNG: seed it (torch.manual_seed) first and
 the same name and arguments give the same model.
@@ -38,6 +39,7 @@ from climbpose.models.convlstm import BiConvLSTM, ConvLSTM
 from climbpose.models.deciwatch import DeciWatch
 from climbpose.heatmaps import argmax_cells, subcell_peaks
 from climbpose.models.depthwise import DepthwiseConv3D
+from climbpose.models.flip import FlipDepthwise
 from climbpose.models.selector import LapseSelector
 from climbpose.models.smoothnet import SmoothNet
 from climbpose.models.identity import Identity
@@ -45,7 +47,7 @@ from climbpose.models.identity import Identity
 from climbpose.core.model_registry import model_names, model_spec
 from climbpose.data.input_kinds import reads_coordinates
 
-__all__ = ["DepthwiseConv3D", "LapseSelector", "SmoothNet", "read_keypoints", "build_model", "device_options",
+__all__ = ["DepthwiseConv3D", "FlipDepthwise", "LapseSelector", "SmoothNet", "read_keypoints", "build_model", "device_options",
            "model_names", "Conv3D", "ConvLSTM", "BiConvLSTM", "DeciWatch", "Identity"]
 
 

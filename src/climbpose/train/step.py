@@ -20,9 +20,11 @@ def masked_mse(output: torch.Tensor, target: torch.Tensor, present: torch.Tensor
 
 def new_optimiser(model: nn.Module, lr: float) -> torch.optim.Adam:
     """The recipe's Adam (docs/design.md#training-recipe). On CUDA the fused implementation updates
-    every parameter in one kernel."""
+    every parameter in one kernel. A model with parts that must learn at another rate says so
+    with `optimiser_groups(lr)` (Adam's parameter groups; the first one's lr is the one logged)."""
     fused = next(model.parameters()).device.type == "cuda"
-    return torch.optim.Adam(model.parameters(), lr=lr, fused=fused or None)
+    groups = model.optimiser_groups(lr) if hasattr(model, "optimiser_groups") else model.parameters()
+    return torch.optim.Adam(groups, lr=lr, fused=fused or None)
 
 
 def compiled(model: nn.Module, single_gpu: bool) -> nn.Module:
