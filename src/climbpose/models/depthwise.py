@@ -72,11 +72,12 @@ class DepthwiseConv3D(nn.Module):
             self.conv.weight[:, 0, centre, centre, centre] = 1.0
             self.conv.bias.zero_()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, K, H, W) -> (B, T, K, H, W)."""
-        return self.forward_local(x) if self.trust_radius > 0 else self.forward_stacked(x)
+    def forward(self, x: torch.Tensor, peak: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, K, H, W) -> (B, T, K, H, W). `peak`: each map's flat argmax index (B, T, K), when
+        the caller has it already (finding it reads every cell)."""
+        return self.forward_local(x, peak) if self.trust_radius > 0 else self.forward_stacked(x)
 
-    def forward_local(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_local(self, x: torch.Tensor, peak: torch.Tensor | None = None) -> torch.Tensor:
         """The kept cells only: each output map's (2r+1)^2 square around its input peak, zero elsewhere.
 
         Output cell (t, i, j) of keypoint k is relu(bias_k + sum over taps of w_k[dt, di, dj] *
@@ -87,7 +88,8 @@ class DepthwiseConv3D(nn.Module):
         r, p = self.trust_radius, self.kernel_size // 2
         side = 2 * r + 1
         span = side + 2 * p  # input rows (and columns) that the kept square reads
-        peak = x.flatten(-2).argmax(dim=-1)  # (B, T, K)
+        if peak is None:
+            peak = x.flatten(-2).argmax(dim=-1)  # (B, T, K)
         top, left = peak // W - r, peak % W - r  # the square's first row and column (may be off the map)
 
         # Gather each square's input span, (B, T, K, kernel, span, span), through one flat index into

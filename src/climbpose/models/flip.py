@@ -48,14 +48,15 @@ def _at(name: str) -> int:
     return INDEX[name]
 
 
-def frame_features(x: torch.Tensor) -> torch.Tensor:
+def frame_features(x: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
     """(B, T, K, H, W) maps -> (B, T, FRAME_FEATURES), lengths in torso diameters of the estimate.
+    `index`: the maps' flat argmax (B, T, K), when known.
 
     x positions grow to the image's right and y downwards, so the estimator says "facing the
     camera" when its left shoulder lies right of its right shoulder (first feature > 0).
     """
     flat = x.flatten(-2)
-    index = flat.argmax(dim=-1, keepdim=True)  # one pass over the maps serves both readings
+    index = (flat.argmax(dim=-1) if index is None else index)[..., None]  # serves both readings below
     w = x.shape[-1]
     peaks = subcell_peaks(x, peak=torch.cat((index % w, torch.div(index, w, rounding_mode="floor")), dim=-1))
     px, py = peaks[..., 0], peaks[..., 1]  # (B, T, K)
@@ -96,10 +97,10 @@ def frame_features(x: torch.Tensor) -> torch.Tensor:
     return torch.stack(features, dim=-1).clamp(-FEATURE_LIMIT, FEATURE_LIMIT)
 
 
-def gate_inputs(x: torch.Tensor) -> torch.Tensor:
+def gate_inputs(x: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
     """(B, T, 3 * FRAME_FEATURES): each frame's features, the window's mean, and the frame's
     features again where the estimator says "facing the camera" (zero elsewhere)."""
-    frame = frame_features(x)
+    frame = frame_features(x, index)
     says_facing = (frame[..., :1] > 0).to(frame.dtype)
     return torch.cat([frame, frame.mean(dim=1, keepdim=True).expand_as(frame), frame * says_facing], dim=-1)
 
@@ -128,24 +129,28 @@ class FlipDepthwise(nn.Module):
         return [{"params": list(self.refine.parameters()), "lr": lr},
                 {"params": list(self.gate.parameters()), "lr": lr * self.gate_lr_scale}]
 
-    def swap_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T): > 0 where the frame's pose should be swapped left for right."""
+    def swap_logits(self, x: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T): > 0 where the frame's pose should be swapped left for right. `index`: the maps'
+        flat argmax (B, T, K), when known."""
         with torch.no_grad():  # the features are read off the input; only the gate learns
-            inputs = gate_inputs(x.float())
+            inputs = gate_inputs(x.float(), index)
         return self.gate(inputs.to(self.gate.weight.dtype)).squeeze(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, K, H, W) -> (B, T, K, H, W)."""
-        logits = self.swap_logits(x)
+        # One argmax over every map serves the features and both refinements: a swapped map's
+        # peak is its counterpart's.
+        index = x.flatten(-2).argmax(dim=-1)
+        logits = self.swap_logits(x, index)
+        mirror = list(MIRROR)
         if not self.training:
             swap = logits > 0
             if not swap.any():  # most windows: nothing to swap, nothing to copy
-                return self.refine(x)
-            x = x.clone()
-            x[swap] = x[swap][:, list(MIRROR)]
-            return self.refine(x)
-        swapped = x[:, :, list(MIRROR)]
+                return self.refine(x, index)
+            x, index = x.clone(), index.clone()
+            x[swap], index[swap] = x[swap][:, mirror], index[swap][:, mirror]
+            return self.refine(x, index)
         p = torch.sigmoid(logits)[..., None, None, None].to(x.dtype)
-        B = x.shape[0]
-        both = self.refine(torch.cat([x, swapped]))  # one pass over the window as given and swapped
-        return both[:B] + p * (both[B:] - both[:B])
+        # Two passes rather than one over both concatenated: slicing that result would cost a
+        # zero-filled gradient of twice the batch per slice in the backward pass.
+        return torch.lerp(self.refine(x, index), self.refine(x[:, :, mirror], index[..., mirror]), p)
