@@ -357,6 +357,13 @@ def test_subcell_peaks_centres_of_mass_by_hand():
     assert torch.allclose(subcell_peaks(m.reshape(2, 4, 56, 56)), expected.reshape(2, 4, 2), atol=1e-6)
     smooth = render_gaussians(torch.tensor([[20.37, 30.81], [3.6, 52.2]]), 1.0, 56, 255.0).half()
     assert torch.allclose(subcell_peaks(smooth), subcell_peaks(smooth.float()), atol=1e-6, rtol=0)
+    # A peak the caller already has is used as given: the centre of mass around that cell.
+    from climbpose.heatmaps import argmax_cells
+
+    assert torch.equal(subcell_peaks(m, peak=argmax_cells(m)), subcell_peaks(m))
+    elsewhere = torch.tensor([[12, 10]] * 8)  # row 10, column 12 of every map
+    # cells 10-13 hold 1, 0.5, 0.5, 0.25 at offsets -2..1 from column 12: x = 12 + (-2 - 0.5 + 0.25) / 2.25
+    assert torch.allclose(subcell_peaks(m[:1], peak=elsewhere[:1]), torch.tensor([[11.0, 10.0]]), atol=1e-6)
 
 
 def test_image_to_cells_is_to_box_cells_unrounded_and_cells_to_image_inverts_it():
