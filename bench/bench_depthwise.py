@@ -68,8 +68,9 @@ def paths(model: torch.nn.Module) -> dict:
             return model.forward_stacked(x)
         finally:
             del model.trust_region
-    flip = build_model("flip_depthwise", size=56, window=5)
-    flip.refine.load_state_dict(model.state_dict())
+    flip = build_model("flip_depthwise", size=56, window=5)  # as registered: the default's 3x3x3 kernels
+    with torch.no_grad():
+        flip.refine.conv.weight.add_(0.01 * torch.randn_like(flip.refine.conv.weight))
     return {"local": model.forward, "stacked": model.forward_stacked, "conv3d": model.forward_conv3d,
             "stacked_maxpool": stacked_maxpool, "flip_depthwise": flip}
 

@@ -97,7 +97,7 @@ def test_the_gate_learns_at_its_own_rate():
     model = build_model("flip_depthwise", options={"gate_lr_scale": 50.0})
     optimiser = new_optimiser(model, 1e-4)
     rates = [(group["lr"], sum(p.numel() for p in group["params"])) for group in optimiser.param_groups]
-    assert rates == [(1e-4, 3_150), (pytest.approx(5e-3), 3 * FRAME_FEATURES + 1)]
+    assert rates == [(1e-4, 25 * 3**3 + 25), (pytest.approx(5e-3), 3 * FRAME_FEATURES + 1)]
     plain = new_optimiser(build_model("conv3d_depthwise"), 1e-4)
     assert [group["lr"] for group in plain.param_groups] == [1e-4]
 

@@ -21,7 +21,7 @@ HEATMAP_MODELS = ("conv3d", "bi_convlstm_sum", "bi_convlstm_concat", "conv3d_dep
 EXPECTED_PARAMS = {
     "conv3d": 78_150,
     "conv3d_depthwise": 3_150,
-    "flip_depthwise": 3_205,
+    "flip_depthwise": 755,
     "lapse_selector": 327,
     "smoothnet": 9_029,
     "deciwatch": 1_708_388,

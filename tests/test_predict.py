@@ -611,11 +611,11 @@ def test_training_records_how_the_model_was_made(tmp_path):
     _, payload = load_model(path, torch.device("cpu"))
     assert {k: payload[k] for k in description} == description
     assert params.model == "flip_depthwise"  # the project's default, whose options the label names
-    assert model_label(payload).startswith("flip_depthwise (kernel_size 5, trust_radius 2, gate_lr_scale 100.0), "
+    assert model_label(payload).startswith("flip_depthwise (kernel_size 3, trust_radius 2, gate_lr_scale 100.0), "
                                            "experiment 1, s=1: window 5")
     done = subprocess.run([sys.executable, "-m", "climbpose", "report", "--model", str(path)], capture_output=True,
                           text=True, timeout=120)
-    assert done.returncode == 0 and done.stdout.startswith(f"{path}: flip_depthwise (kernel_size 5, trust_radius 2, gate_lr_scale 100.0), "
+    assert done.returncode == 0 and done.stdout.startswith(f"{path}: flip_depthwise (kernel_size 3, trust_radius 2, gate_lr_scale 100.0), "
                                                       "experiment")
 
 

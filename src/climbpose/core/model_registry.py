@@ -144,7 +144,7 @@ register(ModelSpec("bi_convlstm_concat", "bi-ConvLSTM concat", "climbpose.models
 register(ModelSpec("conv3d_depthwise", "Depthwise Conv3D", "climbpose.models.depthwise:DepthwiseConv3D",
                    ("num_keypoints",), options={"kernel_size": 5, "trust_radius": 2}))
 register(ModelSpec("flip_depthwise", "Flip gate + depthwise Conv3D", "climbpose.models.flip:FlipDepthwise",
-                   ("num_keypoints",), options={"kernel_size": 5, "trust_radius": 2, "gate_lr_scale": 100.0}))
+                   ("num_keypoints",), options={"kernel_size": 3, "trust_radius": 2, "gate_lr_scale": 100.0}))
 register(ModelSpec("lapse_selector", "Lapse selector", "climbpose.models.selector:LapseSelector",
                    ("num_keypoints",), options={"hidden": 16}))
 register(ModelSpec("smoothnet", "SmoothNet", "climbpose.models.smoothnet:SmoothNet", ("window",),

@@ -20,8 +20,8 @@ their argmax cell (docs/design.md#reading-a-keypoint), or, for a model whose cla
 Parameter counts at K = 25, 56x56: conv3d 78,150; deciwatch 1,708,388;
 bi_convlstm_sum 1,875,666; bi_convlstm_concat 1,872,313; identity 0. Beyond the thesis'
 four, each starting as the identity: conv3d_depthwise 3,150 and smoothnet 9,029 (every keypoint
-refined on its own), flip_depthwise 3,205 (a whole-pose left/right swap decided per frame, then
-conv3d_depthwise), lapse_selector 327 (each keypoint's map kept or replaced by a neighbouring
+refined on its own), flip_depthwise 755 (a whole-pose left/right swap decided per frame, then
+conv3d_depthwise with 3x3x3 kernels), lapse_selector 327 (each keypoint's map kept or replaced by a neighbouring
 frame's or its left/right counterpart's).
 Weights are drawn from torch's global RNG: seed it (torch.manual_seed) first and
 the same name and arguments give the same model.

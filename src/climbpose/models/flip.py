@@ -26,7 +26,8 @@ thesis' 1e-4 its 55 weights would barely move in 8 epochs. Initialisation: gate 
 bias GATE_BIAS (a swap probability of 0.018), the refinement the identity, so the untrained model
 is the sub-cell reading of the estimator's maps, exactly as `conv3d_depthwise` starts.
 
-Parameters at K = 25: the depthwise model's 3,150 and the gate's 3 x 18 + 1 = 55.
+Parameters at K = 25 and the default kernel_size 3: the depthwise model's 25 x 3^3 + 25 = 700 and the
+gate's 3 x 18 + 1 = 55, 755 in all.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ class FlipDepthwise(nn.Module):
     readout = "subcells"
     channels_last = False
 
-    def __init__(self, num_keypoints: int = 25, kernel_size: int = 5, trust_radius: int = 2,
+    def __init__(self, num_keypoints: int = 25, kernel_size: int = 3, trust_radius: int = 2,
                  gate_lr_scale: float = 100.0) -> None:
         super().__init__()
         if num_keypoints != len(MIRROR):
