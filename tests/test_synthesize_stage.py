@@ -11,6 +11,7 @@ import numpy as np
 from climbpose.core.config import load_params
 from climbpose.core.seeds import derived_seed
 from climbpose.synth import sample_keypoint_sequence
+from climbpose.video import probe
 from tests.dvc_repo import REPO
 
 
@@ -41,4 +42,4 @@ def test_a_floor_video_holds_the_floor_motion_of_its_seed(tmp_path):
     written = np.load(tmp_path / "keypoints" / "ground_000.npz")["keypoints"]
     assert np.array_equal(written, sample_keypoint_sequence(seed, 6, 216, 384, motion="ground"))
     assert not np.array_equal(written, sample_keypoint_sequence(seed, 6, 216, 384, motion="climb"))
-    assert (tmp_path / "videos" / "ground_000.mp4").stat().st_size > 0
+    assert probe(tmp_path / "videos" / "ground_000.mp4")[:3] == (6, 216, 384)  # frames, width, height

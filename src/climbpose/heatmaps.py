@@ -254,9 +254,12 @@ def argmax_cells(maps: TensorLike) -> Tensor:
     both sides use the same one.
     """
     maps = torch.as_tensor(maps)
-    w = maps.shape[-1]
-    flat = maps.flatten(-2).argmax(dim=-1)
-    return torch.stack((flat % w, torch.div(flat, w, rounding_mode="floor")), dim=-1)
+    return flat_index_cells(maps.flatten(-2).argmax(dim=-1), maps.shape[-1])
+
+
+def flat_index_cells(index: Tensor, width: int) -> Tensor:
+    """Flat cell indices (...) of maps `width` cells wide -> cells (..., 2) as (x=col, y=row)."""
+    return torch.stack((index % width, torch.div(index, width, rounding_mode="floor")), dim=-1)
 
 
 def add_keypoint_noise(

@@ -36,17 +36,13 @@ import torch
 from torch import nn
 
 from climbpose.core.keypoints import INDEX, LEFT_HIP, LEFT_SHOULDER, MIRROR, RIGHT_HIP, RIGHT_SHOULDER
-from climbpose.heatmaps import subcell_peaks
+from climbpose.heatmaps import flat_index_cells, subcell_peaks
 from climbpose.models.depthwise import DepthwiseConv3D
 
 GATE_BIAS = -4.0
 FRAME_FEATURES = 18
 FEATURE_LIMIT = 5.0  # features are clipped to +-this, so no odd map can drive the gate to certainty
 LOG_HEIGHT_CENTRE = 2.5  # log(1 + peak) of a typical keypoint map at c = 255
-
-
-def _at(name: str) -> int:
-    return INDEX[name]
 
 
 def frame_features(x: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
@@ -57,40 +53,39 @@ def frame_features(x: torch.Tensor, index: torch.Tensor | None = None) -> torch.
     camera" when its left shoulder lies right of its right shoulder (first feature > 0).
     """
     flat = x.flatten(-2)
-    index = (flat.argmax(dim=-1) if index is None else index)[..., None]  # serves both readings below
-    w = x.shape[-1]
-    peaks = subcell_peaks(x, peak=torch.cat((index % w, torch.div(index, w, rounding_mode="floor")), dim=-1))
+    index = flat.argmax(dim=-1) if index is None else index  # serves both readings below
+    size = x.shape[-1]
+    peaks = subcell_peaks(x, peak=flat_index_cells(index, size))
     px, py = peaks[..., 0], peaks[..., 1]  # (B, T, K)
-    log_height = torch.log1p(flat.gather(-1, index)[..., 0].clamp_min(0)) - LOG_HEIGHT_CENTRE
+    log_height = torch.log1p(flat.gather(-1, index[..., None])[..., 0].clamp_min(0)) - LOG_HEIGHT_CENTRE
     shoulder_hip = (peaks[..., LEFT_SHOULDER, :] - peaks[..., LEFT_HIP, :]).norm(dim=-1)
     shoulder_hip = shoulder_hip + (peaks[..., RIGHT_SHOULDER, :] - peaks[..., RIGHT_HIP, :]).norm(dim=-1)
     torso = (shoulder_hip / 2).clamp_min(1.0)
     shoulder_y = (py[..., LEFT_SHOULDER] + py[..., RIGHT_SHOULDER]) / 2
     hip_y = (py[..., LEFT_HIP] + py[..., RIGHT_HIP]) / 2
-    size = float(x.shape[-1])
 
     def across(left: str, right: str) -> torch.Tensor:
-        return px[..., _at(left)] - px[..., _at(right)]
+        return px[..., INDEX[left]] - px[..., INDEX[right]]
 
     def apart_y(left: str, right: str) -> torch.Tensor:
-        return (py[..., _at(left)] - py[..., _at(right)]).abs()
+        return (py[..., INDEX[left]] - py[..., INDEX[right]]).abs()
 
     features = [
         across("left_shoulder", "right_shoulder") / torso,
         across("left_hip", "right_hip") / torso,
         across("left_ear", "right_ear") / torso,
-        log_height[..., _at("nose")],
-        log_height[..., [_at("left_ear"), _at("right_ear")]].mean(dim=-1),
+        log_height[..., INDEX["nose"]],
+        log_height[..., [INDEX["left_ear"], INDEX["right_ear"]]].mean(dim=-1),
         log_height[..., [LEFT_SHOULDER, RIGHT_SHOULDER]].mean(dim=-1),
         log_height[..., [LEFT_HIP, RIGHT_HIP]].mean(dim=-1),
         log_height.mean(dim=-1),
-        (shoulder_y - py[..., _at("left_wrist")]) / torso,  # > 0: the wrist above the shoulders
-        (shoulder_y - py[..., _at("right_wrist")]) / torso,
+        (shoulder_y - py[..., INDEX["left_wrist"]]) / torso,  # > 0: the wrist above the shoulders
+        (shoulder_y - py[..., INDEX["right_wrist"]]) / torso,
         apart_y("left_wrist", "right_wrist") / torso,
         apart_y("left_ankle", "right_ankle") / torso,
         across("left_ankle", "right_ankle").abs() / torso,
         across("left_knee", "right_knee").abs() / torso,
-        ((py[..., _at("left_ankle")] + py[..., _at("right_ankle")]) / 2 - hip_y) / torso,
+        ((py[..., INDEX["left_ankle"]] + py[..., INDEX["right_ankle"]]) / 2 - hip_y) / torso,
         torso / size,
         (py.amax(dim=-1) - py.amin(dim=-1)) / size,
         (px.amax(dim=-1) - px.amin(dim=-1)) / size,

@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from climbpose.core.keypoints import MIRROR
+from climbpose.heatmaps import flat_index_cells
 
 NEIGHBOURS = (-2, -1, 1, 2)  # frame offsets of the neighbour candidates
 CANDIDATES = ("own", *(f"t{o:+d}" for o in NEIGHBOURS), "mirror")
@@ -53,7 +54,7 @@ def _peaks(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     flat = maps.flatten(-2)
     height, index = flat.max(dim=-1)
     w = maps.shape[-1]
-    return torch.stack((index % w, torch.div(index, w, rounding_mode="floor")), dim=-1).float(), height
+    return flat_index_cells(index, w).float(), height
 
 
 def _mass_near(maps: torch.Tensor, cells: torch.Tensor, radius: float = AGREE_CELLS) -> torch.Tensor:
